@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+//
+// libgoal: a C-ABI library, written in Swift, that runs CLIP-family ONNX models.
+// Layers (arrows point down only): GoalC -> GoalEngine -> CONNXLoader (C++ over libonnx), COpenBLAS.
+import PackageDescription
+
+// Release builds of libgoal.so export exactly the functions of include/goal.h and refuse
+// undefined symbols at link time. Debug builds (used by `swift test`) skip both, because the
+// test runner links the same modules into an executable.
+let exportsMap = Context.packageDirectory + "/Sources/GoalC/exports.map"
+
+let package = Package(
+    name: "goal",
+    products: [
+        .library(name: "goal", type: .dynamic, targets: ["GoalC"]),
+    ],
+    targets: [
+        .target(
+            name: "CONNXLoader",
+            cxxSettings: [
+                // Debian's libonnx is built with these; its headers change layout without them.
+                .define("ONNX_NAMESPACE", to: "onnx"),
+                .define("ONNX_ML", to: "1"),
+            ],
+            linkerSettings: [
+                .linkedLibrary("onnx"),
+                .linkedLibrary("onnx_proto"),
+                .linkedLibrary("protobuf"),
+            ]
+        ),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "CGoalSupport"),
+        .target(
+            name: "GoalEngine",
+            dependencies: ["CONNXLoader", "COpenBLAS"]
+        ),
+        .target(
+            name: "GoalC",
+            dependencies: ["GoalEngine", "CGoalSupport"],
+            exclude: ["exports.map"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-Xlinker", "--version-script=\(exportsMap)",
+                    "-Xlinker", "-z", "-Xlinker", "defs",
+                    "-static-stdlib", "-use-ld=lld",
+                ], .when(configuration: .release)),
+            ]
+        ),
+        .testTarget(name: "GoalEngineTests", dependencies: ["GoalEngine"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,111 @@
+// A flat C view of one ONNX model file, parsed and checked with libonnx.
+//
+// This is the only door between libonnx's C++ world and the Swift engine: everything crosses
+// as plain structs and pointers owned by an `ox_model`, valid until `ox_model_free`.
+// Nothing here is part of libgoal's public ABI.
+#ifndef GOAL_ONNX_LOADER_H
+#define GOAL_ONNX_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ox_code {
+    OX_OK = 0,
+    OX_NOT_FOUND,       // the model file does not exist
+    OX_IO,              // it exists but cannot be read (permissions, a directory, an I/O error)
+    OX_NOT_ONNX,        // not an ONNX protobuf, or a damaged one
+    OX_TRUNCATED,       // an ONNX protobuf that stops before its end
+    OX_INVALID_MODEL,   // parsed, but libonnx's checker or our own consistency checks refused it
+    OX_EXTERNAL_DATA,   // an external-data file is missing, unreadable or too short
+    OX_PATH_ESCAPE,     // an external-data location points outside the model's folder
+    OX_UNSUPPORTED,     // valid ONNX that this library does not handle (opset, element type, ...)
+    OX_OUT_OF_MEMORY,
+    OX_INTERNAL,
+} ox_code;
+
+typedef struct ox_options {
+    int32_t check_model;    // run libonnx's checker
+    int32_t infer_shapes;   // run libonnx's shape inference (fills value_info for intermediates)
+    int32_t convert_opset;  // convert default-domain opsets below opset_min with libonnx's converter
+    int64_t opset_min;      // supported range of the default (ai.onnx) domain
+    int64_t opset_max;
+} ox_options;
+
+// One dimension of a declared shape: a fixed size (value >= 0), a symbol (value -1, symbol set)
+// or unknown (value -1, symbol NULL).
+typedef struct ox_dim {
+    int64_t value;
+    const char *symbol;
+} ox_dim;
+
+// A graph input or output as the file declares it. rank is -1 when the shape is absent;
+// elem_type is ONNX's TensorProto.DataType number, 0 for non-tensor values.
+typedef struct ox_value {
+    const char *name;
+    int32_t elem_type;
+    int32_t rank;
+    const ox_dim *dims;
+} ox_value;
+
+// An initializer of the main graph with its payload as packed little-endian elements, wherever
+// they live: inside the parsed protobuf, in a buffer repacked from typed fields, or in a
+// memory-mapped external-data file.
+typedef struct ox_tensor {
+    const char *name;
+    int32_t elem_type;
+    int32_t rank;
+    const int64_t *dims;
+    const void *data;
+    uint64_t byte_size;
+    int32_t is_external;
+} ox_tensor;
+
+typedef struct ox_opset {
+    const char *domain;  // "" is the default ai.onnx domain, as in the file
+    int64_t version;
+} ox_opset;
+
+typedef struct ox_model ox_model;
+
+// Opens, parses, converts, checks and resolves one model file. On success *out_model owns
+// everything and *out_message is NULL. On failure *out_model is NULL and *out_message is a
+// malloc'd description to release with ox_message_free.
+ox_code ox_model_open(const char *path, const ox_options *options, ox_model **out_model, char **out_message);
+void ox_message_free(char *message);
+void ox_model_free(ox_model *model);
+
+// The libonnx this was built against: the newest IR version its checker knows, and the newest
+// default-domain opset its schema registry knows.
+int64_t ox_checker_ir_version(void);
+int64_t ox_registry_opset_max(void);
+
+int64_t ox_model_ir_version(const ox_model *model);
+const char *ox_model_producer_name(const ox_model *model);
+const char *ox_model_producer_version(const ox_model *model);
+
+// Opset imports as the file declares them, before any conversion.
+size_t ox_model_opset_count(const ox_model *model);
+const ox_opset *ox_model_opsets(const ox_model *model);
+
+size_t ox_model_input_count(const ox_model *model);  // initializers listed as inputs are left out
+const ox_value *ox_model_inputs(const ox_model *model);
+size_t ox_model_output_count(const ox_model *model);
+const ox_value *ox_model_outputs(const ox_model *model);
+
+size_t ox_model_node_count(const ox_model *model);
+size_t ox_model_initializer_count(const ox_model *model);
+const ox_tensor *ox_model_initializers(const ox_model *model);
+
+// Things worth knowing that did not stop the load (newer IR than the checker, conversions, ...).
+size_t ox_model_diagnostic_count(const ox_model *model);
+const char *ox_model_diagnostic(const ox_model *model, size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

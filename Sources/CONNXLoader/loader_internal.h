@@ -1,0 +1,76 @@
+// Shared pieces of the loader's C++ files. Not seen by Swift.
+#pragma once
+
+// libonnx's version converter has a member named DEBUG, which SwiftPM's debug builds define as a
+// macro (-DDEBUG=1). Nothing here needs the macro, so it goes before any libonnx header.
+#undef DEBUG
+
+#include "onnx_loader.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace goal_loader {
+
+// Every failure inside the loader is thrown as one of these and turned into (code, message)
+// at the C boundary; nothing else crosses it.
+struct LoadError {
+    ox_code code;
+    std::string message;
+};
+
+[[noreturn]] inline void fail(ox_code code, std::string message) {
+    throw LoadError{code, std::move(message)};
+}
+
+// A read-only memory map of a whole file. An empty file maps to (nullptr, 0).
+class MappedFile {
+public:
+    // Returns 0 or an errno value (EISDIR for a directory).
+    int open(const std::string &path);
+    ~MappedFile();
+    const uint8_t *data() const { return data_; }
+    uint64_t size() const { return size_; }
+
+private:
+    const uint8_t *data_ = nullptr;
+    uint64_t size_ = 0;
+};
+
+// Why a buffer failed to parse as a ModelProto: OX_TRUNCATED or OX_NOT_ONNX, with a reason.
+ox_code classify_unparsable(const uint8_t *bytes, uint64_t size, std::string &reason);
+
+// Finds, maps and bounds-checks external-data files next to a model. Each file is mapped once
+// and stays mapped for the resolver's lifetime.
+class ExternalData {
+public:
+    explicit ExternalData(std::string model_dir) : dir_(std::move(model_dir)) {}
+    // The payload of an external tensor that needs exactly `expected_bytes` bytes.
+    const void *resolve(const onnx::TensorProto &tensor, uint64_t expected_bytes);
+
+private:
+    std::string dir_;
+    std::map<std::string, std::unique_ptr<MappedFile>> files_;
+};
+
+// Bytes per element of the initializer types the engine carries; 0 for any other type.
+uint64_t element_size(int32_t elem_type);
+// ONNX's name of an element type ("FLOAT", "INT64", ...) for messages.
+std::string element_type_name(int32_t elem_type);
+
+struct Payload {
+    const void *data;
+    uint64_t size;
+    bool external;
+};
+
+// The packed little-endian payload of an initializer. Typed repeated fields are repacked into a
+// buffer appended to `owned`, whose addresses stay stable.
+Payload tensor_payload(const onnx::TensorProto &tensor, ExternalData &external, std::deque<std::string> &owned);
+
+}  // namespace goal_loader

@@ -1,0 +1,282 @@
+// The open pipeline: read → parse → convert old opsets → check → resolve payloads → infer shapes,
+// and the flat views the Swift side reads.
+#include "loader_internal.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <set>
+#include <vector>
+
+using namespace goal_loader;
+
+struct ox_model {
+    onnx::ModelProto proto;
+    std::deque<std::string> strings;  // names and symbols the views point at
+    std::vector<ox_opset> opsets;
+    std::deque<std::vector<ox_dim>> dims;
+    std::vector<ox_value> inputs, outputs;
+    std::deque<std::vector<int64_t>> tensor_dims;
+    std::vector<ox_tensor> initializers;
+    std::deque<std::string> repacked;
+    std::unique_ptr<ExternalData> external;
+    std::vector<std::string> diagnostics;
+    const char *producer_name = "";
+    const char *producer_version = "";
+
+    const char *keep(const std::string &s) {
+        strings.push_back(s);
+        return strings.back().c_str();
+    }
+};
+
+namespace {
+
+bool is_default_domain(const std::string &domain) { return domain.empty() || domain == "ai.onnx"; }
+
+int64_t default_opset(const onnx::ModelProto &proto) {
+    for (const auto &op : proto.opset_import())
+        if (is_default_domain(op.domain())) return op.version();
+    return -1;
+}
+
+std::string folder_of(const std::string &path) {
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+ox_value snapshot_value(ox_model &m, const onnx::ValueInfoProto &info) {
+    ox_value v{m.keep(info.name()), 0, -1, nullptr};
+    if (!info.type().has_tensor_type()) return v;
+    const auto &tensor = info.type().tensor_type();
+    v.elem_type = tensor.elem_type();
+    if (!tensor.has_shape()) return v;
+    m.dims.emplace_back();
+    auto &dims = m.dims.back();
+    for (const auto &d : tensor.shape().dim()) {
+        if (d.has_dim_value()) dims.push_back(ox_dim{d.dim_value(), nullptr});
+        else if (d.has_dim_param() && !d.dim_param().empty()) dims.push_back(ox_dim{-1, m.keep(d.dim_param())});
+        else dims.push_back(ox_dim{-1, nullptr});
+    }
+    v.rank = (int32_t)dims.size();
+    v.dims = dims.data();
+    return v;
+}
+
+void snapshot_signature(ox_model &m) {
+    const auto &proto = m.proto;
+    m.producer_name = m.keep(proto.producer_name());
+    m.producer_version = m.keep(proto.producer_version());
+    for (const auto &op : proto.opset_import()) m.opsets.push_back(ox_opset{m.keep(op.domain()), op.version()});
+    const auto &graph = proto.graph();
+    std::set<std::string> initializer_names;
+    for (const auto &t : graph.initializer()) initializer_names.insert(t.name());
+    // Since IR 4 an initializer may also be listed as an input (a default a caller can override);
+    // like onnxruntime, we report only the inputs a caller must feed.
+    for (const auto &in : graph.input())
+        if (!initializer_names.count(in.name())) m.inputs.push_back(snapshot_value(m, in));
+    for (const auto &out : graph.output()) m.outputs.push_back(snapshot_value(m, out));
+}
+
+void convert_opset(ox_model &m, const ox_options &options) {
+    int64_t version = default_opset(m.proto);
+    if (version < 0) fail(OX_INVALID_MODEL, "the model imports no opset of the default ai.onnx domain");
+    if (version > options.opset_max)
+        fail(OX_UNSUPPORTED, "the model uses opset " + std::to_string(version) + " of ai.onnx; supported are opsets " +
+                                 std::to_string(options.opset_min) + "–" + std::to_string(options.opset_max) +
+                                 " (export again with opset_version=" + std::to_string(options.opset_max) + " or lower)");
+    if (version >= options.opset_min) return;
+    std::string range = std::to_string(options.opset_min) + "–" + std::to_string(options.opset_max);
+    if (!options.convert_opset)
+        fail(OX_UNSUPPORTED, "the model uses opset " + std::to_string(version) + " of ai.onnx; supported are opsets " +
+                                 range + " and opset conversion is turned off");
+    try {
+        m.proto = onnx::version_conversion::ConvertVersion(m.proto, (int)options.opset_min);
+    } catch (const std::exception &e) {
+        fail(OX_UNSUPPORTED, "the model uses opset " + std::to_string(version) + " of ai.onnx; supported are opsets " +
+                                 range + ", and libonnx's version converter could not convert it: " + e.what());
+    }
+    m.diagnostics.push_back("converted from opset " + std::to_string(version) + " to opset " +
+                            std::to_string(options.opset_min) + " of ai.onnx with libonnx's version converter");
+}
+
+// libonnx 1.12 predates current exporters (torch's dynamo exporter writes IR 10 and opset 18+).
+// Its checker refuses a newer IR outright and checks newer ops against older schemas. So a model
+// newer than libonnx is checked as far as libonnx can, and what it reports becomes a diagnostic;
+// only a model libonnx fully understands is refused on the checker's word.
+void run_checker(ox_model &m) {
+    const int64_t checker_ir = ox_checker_ir_version();
+    const int64_t registry_opset = ox_registry_opset_max();
+    const int64_t ir = m.proto.ir_version();
+    const int64_t opset = default_opset(m.proto);
+    const bool newer_ir = ir > checker_ir;
+    const bool newer_opset = opset > registry_opset;
+    if (newer_ir) {
+        m.diagnostics.push_back("IR version " + std::to_string(ir) + " is newer than libonnx's checker (IR " +
+                                std::to_string(checker_ir) + "); the model was checked as IR " + std::to_string(checker_ir));
+        m.proto.set_ir_version(checker_ir);
+    }
+    if (newer_opset)
+        m.diagnostics.push_back("opset " + std::to_string(opset) + " of ai.onnx is newer than libonnx's schemas (up to " +
+                                std::to_string(registry_opset) + "); nodes were checked against the newest schemas it has");
+    std::string refusal;
+    try {
+        onnx::checker::check_model(m.proto);
+    } catch (const std::exception &e) {
+        refusal = e.what();
+    }
+    m.proto.set_ir_version(ir);
+    if (refusal.empty()) return;
+    if (!newer_ir && !newer_opset) fail(OX_INVALID_MODEL, "libonnx's checker refused the model: " + refusal);
+    m.diagnostics.push_back("libonnx's checker, which predates this model, reported: " + refusal);
+}
+
+// What must hold for any graph we load, whatever the checker could say: every value a node or
+// output reads is defined before it is read, and no value is defined twice.
+void check_structure(const ox_model &m) {
+    const auto &graph = m.proto.graph();
+    std::set<std::string> defined;
+    auto define = [&](const std::string &name, const char *what) {
+        if (!defined.insert(name).second)
+            fail(OX_INVALID_MODEL, std::string("value '") + name + "' is defined twice (again as " + what + ")");
+    };
+    for (const auto &t : graph.initializer()) define(t.name(), "an initializer");
+    for (const auto &in : graph.input())
+        if (!defined.count(in.name())) define(in.name(), "a graph input");
+    for (int i = 0; i < graph.node_size(); i++) {
+        const auto &node = graph.node(i);
+        for (const auto &name : node.input())
+            if (!name.empty() && !defined.count(name))
+                fail(OX_INVALID_MODEL, "node '" + node.name() + "' (" + node.op_type() + ") reads '" + name +
+                                           "', which no earlier node, input or initializer defines");
+        for (const auto &name : node.output())
+            if (!name.empty()) define(name, ("an output of node '" + node.name() + "'").c_str());
+    }
+    for (const auto &out : graph.output())
+        if (!defined.count(out.name()))
+            fail(OX_INVALID_MODEL, "graph output '" + out.name() + "' is produced by no node, input or initializer");
+}
+
+void infer_shapes(ox_model &m) {
+    try {
+        onnx::shape_inference::InferShapes(m.proto);
+    } catch (const std::exception &e) {
+        m.diagnostics.push_back(std::string("shape inference stopped early: ") + e.what());
+    }
+}
+
+void resolve_initializers(ox_model &m, const std::string &folder) {
+    const auto &graph = m.proto.graph();
+    if (graph.sparse_initializer_size() > 0)
+        fail(OX_UNSUPPORTED, "sparse initializer '" + graph.sparse_initializer(0).values().name() + "' is not supported");
+    m.external = std::make_unique<ExternalData>(folder);
+    for (const auto &t : graph.initializer()) {
+        Payload p = tensor_payload(t, *m.external, m.repacked);
+        m.tensor_dims.emplace_back(t.dims().begin(), t.dims().end());
+        m.initializers.push_back(ox_tensor{t.name().c_str(), t.data_type(), (int32_t)t.dims_size(),
+                                           m.tensor_dims.back().data(), p.data, p.size, p.external ? 1 : 0});
+    }
+}
+
+void open_model(ox_model &m, const std::string &path, const ox_options &options) {
+    {
+        MappedFile file;
+        int err = file.open(path);
+        if (err == ENOENT || err == ENOTDIR) fail(OX_NOT_FOUND, "no such file: " + path);
+        if (err == EISDIR) fail(OX_IO, path + " is a folder, not an ONNX file");
+        if (err != 0) fail(OX_IO, "cannot read " + path + ": " + std::strerror(err));
+        if (file.size() > (uint64_t)INT_MAX)
+            fail(OX_UNSUPPORTED, path + " is over 2 GiB, more than one protobuf message can hold; "
+                                        "save the weights as external data");
+        bool parsed = file.size() > 0 && m.proto.ParseFromArray(file.data(), (int)file.size());
+        if (!parsed || !m.proto.has_graph()) {
+            std::string reason;
+            ox_code code = classify_unparsable(file.data(), file.size(), reason);
+            fail(code, path + (code == OX_TRUNCATED ? " is a truncated ONNX file: " : " is not an ONNX model: ") + reason);
+        }
+    }
+    if (m.proto.ir_version() < 3)
+        fail(OX_UNSUPPORTED, "IR version " + std::to_string(m.proto.ir_version()) +
+                                 " predates opset imports (IR 3); export the model again with a current exporter");
+    snapshot_signature(m);
+    convert_opset(m, options);
+    if (options.check_model) run_checker(m);
+    check_structure(m);
+    if (options.infer_shapes) infer_shapes(m);
+    resolve_initializers(m, folder_of(path));
+}
+
+char *copy_message(const std::string &text) {
+    char *out = static_cast<char *>(std::malloc(text.size() + 1));
+    if (out) std::memcpy(out, text.c_str(), text.size() + 1);
+    return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+ox_code ox_model_open(const char *path, const ox_options *options, ox_model **out_model, char **out_message) {
+    *out_model = nullptr;
+    *out_message = nullptr;
+    ox_model *m = nullptr;
+    try {
+        m = new ox_model();
+        open_model(*m, path, *options);
+        *out_model = m;
+        return OX_OK;
+    } catch (const LoadError &e) {
+        delete m;
+        *out_message = copy_message(e.message);
+        return e.code;
+    } catch (const std::bad_alloc &) {
+        delete m;
+        *out_message = copy_message(std::string("out of memory while loading ") + path);
+        return OX_OUT_OF_MEMORY;
+    } catch (const std::exception &e) {
+        delete m;
+        *out_message = copy_message(std::string("unexpected error while loading ") + path + ": " + e.what());
+        return OX_INTERNAL;
+    } catch (...) {
+        delete m;
+        *out_message = copy_message(std::string("unexpected error while loading ") + path);
+        return OX_INTERNAL;
+    }
+}
+
+void ox_message_free(char *message) { std::free(message); }
+void ox_model_free(ox_model *model) { delete model; }
+
+int64_t ox_checker_ir_version(void) { return onnx::Version::IR_VERSION; }
+
+int64_t ox_registry_opset_max(void) {
+    const auto &ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+    auto found = ranges.find(onnx::ONNX_DOMAIN);
+    return found == ranges.end() ? 0 : found->second.second;
+}
+
+int64_t ox_model_ir_version(const ox_model *m) { return m->proto.ir_version(); }
+const char *ox_model_producer_name(const ox_model *m) { return m->producer_name; }
+const char *ox_model_producer_version(const ox_model *m) { return m->producer_version; }
+size_t ox_model_opset_count(const ox_model *m) { return m->opsets.size(); }
+const ox_opset *ox_model_opsets(const ox_model *m) { return m->opsets.data(); }
+size_t ox_model_input_count(const ox_model *m) { return m->inputs.size(); }
+const ox_value *ox_model_inputs(const ox_model *m) { return m->inputs.data(); }
+size_t ox_model_output_count(const ox_model *m) { return m->outputs.size(); }
+const ox_value *ox_model_outputs(const ox_model *m) { return m->outputs.data(); }
+size_t ox_model_node_count(const ox_model *m) { return (size_t)m->proto.graph().node_size(); }
+size_t ox_model_initializer_count(const ox_model *m) { return m->initializers.size(); }
+const ox_tensor *ox_model_initializers(const ox_model *m) { return m->initializers.data(); }
+size_t ox_model_diagnostic_count(const ox_model *m) { return m->diagnostics.size(); }
+const char *ox_model_diagnostic(const ox_model *m, size_t i) { return m->diagnostics[i].c_str(); }
+
+}  // extern "C"

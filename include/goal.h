@@ -1,0 +1,219 @@
+/*
+ * goal.h — the C interface of libgoal.
+ *
+ * libgoal runs CLIP-family models exported to ONNX on the CPU and matches images with long,
+ * detailed text. This header is the whole contract: nothing outside it is API.
+ *
+ * Usage:
+ *
+ *     goal_graph *graph = NULL;
+ *     if (goal_graph_open("text_model.onnx", NULL, &graph) != GOAL_OK) {
+ *         fprintf(stderr, "goal: %s\n", goal_last_error());
+ *         return 1;
+ *     }
+ *     size_t n = 0;
+ *     goal_graph_value_count(graph, GOAL_IO_INPUT, &n);
+ *     for (size_t i = 0; i < n; i++) {
+ *         const char *name; goal_dtype dtype; int32_t rank;
+ *         goal_graph_value_info(graph, GOAL_IO_INPUT, i, &name, &dtype, &rank);
+ *         printf("input %s\n", name);
+ *     }
+ *     goal_graph_free(graph);
+ *
+ * Conventions, for every function:
+ *   - The return value is a goal_status. On failure goal_last_error() describes what was wrong.
+ *   - Out-parameters are cleared (0 or NULL) on failure.
+ *   - Inputs are borrowed for the duration of the call; the library keeps no pointer to them.
+ *   - Strings are UTF-8 and NUL-terminated. A `const char *` handed out by the library is owned by
+ *     the object it came from and stays valid until that object is freed.
+ *   - Every object has a _free function, which accepts NULL.
+ *   - Nothing the library does on bad input ends the process: bad input is a status.
+ *
+ * Thread safety is stated per object below. goal_last_error() is per thread.
+ */
+#ifndef GOAL_H
+#define GOAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Export macro ============================================================================ */
+
+#if defined(_WIN32)
+#  define GOAL_API __declspec(dllimport)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define GOAL_API __attribute__((visibility("default")))
+#else
+#  define GOAL_API
+#endif
+
+/* ==== Version ================================================================================= */
+
+#define GOAL_VERSION_MAJOR 0
+#define GOAL_VERSION_MINOR 1
+#define GOAL_VERSION_PATCH 0
+#define GOAL_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons in #if. */
+#define GOAL_VERSION_NUMBER (GOAL_VERSION_MAJOR * 10000 + GOAL_VERSION_MINOR * 100 + GOAL_VERSION_PATCH)
+
+/* The version of the library actually loaded, which may differ from the header compiled against.
+ * The string is static. Thread-safe. */
+GOAL_API const char *goal_version(void);
+/* GOAL_VERSION_NUMBER of the loaded library. Thread-safe. */
+GOAL_API uint32_t goal_version_number(void);
+
+/* ==== Status codes ============================================================================ */
+
+/* Every value is pinned forever; new codes are only ever added at the end. */
+typedef int32_t goal_status;
+enum {
+    GOAL_OK = 0,
+    GOAL_ERR_INVALID_ARGUMENT = 1,  /* a NULL pointer, an unknown option or enum value */
+    GOAL_ERR_OUT_OF_MEMORY = 2,
+    GOAL_ERR_INDEX_OUT_OF_RANGE = 3,/* an index past the end of what it indexes */
+    GOAL_ERR_NOT_FOUND = 4,         /* the file does not exist */
+    GOAL_ERR_IO = 5,                /* it exists but cannot be read (permissions, a folder, ...) */
+    GOAL_ERR_NOT_ONNX = 6,          /* not an ONNX model, or a damaged one */
+    GOAL_ERR_TRUNCATED = 7,         /* an ONNX model that stops before its end */
+    GOAL_ERR_INVALID_MODEL = 8,     /* parsed, but inconsistent (libonnx's checker text included) */
+    GOAL_ERR_EXTERNAL_DATA = 9,     /* an external-data file is missing, unreadable or too short */
+    GOAL_ERR_PATH_ESCAPE = 10,      /* an external-data location points outside the model's folder */
+    GOAL_ERR_UNSUPPORTED = 11,      /* valid ONNX this library does not handle (opset, element type) */
+    GOAL_ERR_INTERNAL = 12          /* a bug in libgoal; please report it with the message */
+};
+
+/* A short, static, English description of a status ("file not found"). Unknown values give
+ * "unknown status". Thread-safe. */
+GOAL_API const char *goal_status_string(goal_status status);
+
+/* What went wrong in the calling thread's most recent failed call, in one or more sentences; ""
+ * if nothing has failed yet. Calls that succeed leave it as it was. The pointer stays valid until
+ * the next failing call on the same thread. Thread-safe (each thread has its own). */
+GOAL_API const char *goal_last_error(void);
+
+/* ==== Element types =========================================================================== */
+
+/* Tensor element types, numbered as ONNX's TensorProto.DataType. Pinned. */
+typedef int32_t goal_dtype;
+enum {
+    GOAL_DTYPE_UNDEFINED = 0, /* also: a value that is not a tensor (a sequence or a map) */
+    GOAL_DTYPE_FLOAT32 = 1,
+    GOAL_DTYPE_UINT8 = 2,
+    GOAL_DTYPE_INT8 = 3,
+    GOAL_DTYPE_UINT16 = 4,
+    GOAL_DTYPE_INT16 = 5,
+    GOAL_DTYPE_INT32 = 6,
+    GOAL_DTYPE_INT64 = 7,
+    GOAL_DTYPE_STRING = 8,
+    GOAL_DTYPE_BOOL = 9,
+    GOAL_DTYPE_FLOAT16 = 10,
+    GOAL_DTYPE_FLOAT64 = 11,
+    GOAL_DTYPE_UINT32 = 12,
+    GOAL_DTYPE_UINT64 = 13,
+    GOAL_DTYPE_COMPLEX64 = 14,
+    GOAL_DTYPE_COMPLEX128 = 15,
+    GOAL_DTYPE_BFLOAT16 = 16
+    /* Other ONNX numbers (float8, int4, ...) may be reported as they are. */
+};
+
+/* ==== Options ================================================================================= */
+
+/* A bag of settings for opening things. Create, set what differs from the defaults, pass it to
+ * an _open function (which copies what it needs), free it. Not thread-safe: use one options
+ * object from one thread at a time; it may be reused for any number of opens. */
+typedef struct goal_options goal_options;
+
+/* Option keys. Pinned. */
+typedef int32_t goal_option;
+enum {
+    /* Run libonnx's checker (1, default) or not (0). A model newer than libonnx (IR > 8 or
+     * ai.onnx opset > 17) is checked as far as libonnx can and its objections become diagnostics;
+     * any other model is refused with GOAL_ERR_INVALID_MODEL if the checker objects. */
+    GOAL_OPTION_CHECK_MODEL = 1,
+    /* Run libonnx's shape inference (1, default) or not (0). */
+    GOAL_OPTION_INFER_SHAPES = 2,
+    /* Convert models below the supported opset range with libonnx's version converter (1,
+     * default), or refuse them with GOAL_ERR_UNSUPPORTED (0). */
+    GOAL_OPTION_CONVERT_OPSET = 3
+};
+
+/* A new options object holding every default. *out_options is NULL on failure. */
+GOAL_API goal_status goal_options_new(goal_options **out_options);
+/* Frees an options object; NULL is accepted. */
+GOAL_API void goal_options_free(goal_options *options);
+/* Sets one option. GOAL_ERR_INVALID_ARGUMENT for an unknown key or a value outside its range. */
+GOAL_API goal_status goal_options_set_int(goal_options *options, goal_option key, int64_t value);
+/* Reads one option's current value. */
+GOAL_API goal_status goal_options_get_int(const goal_options *options, goal_option key, int64_t *out_value);
+
+/* ==== Graphs: one ONNX file ==================================================================== */
+
+/* One ONNX model file, parsed and checked with libonnx, its weights resolved (external data is
+ * memory-mapped). Immutable once open: every goal_graph_* function below may be called on the
+ * same graph from any number of threads at once. goal_graph_free must not race with them. */
+typedef struct goal_graph goal_graph;
+
+/* Whether goal_graph_value_* functions speak of the graph's inputs or its outputs. */
+typedef int32_t goal_io;
+enum { GOAL_IO_INPUT = 0, GOAL_IO_OUTPUT = 1 };
+
+/* The ai.onnx opsets the engine implements, inclusive (13 and 21 in this version). Models below
+ * the range are converted when GOAL_OPTION_CONVERT_OPSET allows; models above it are refused.
+ * Thread-safe. */
+GOAL_API goal_status goal_supported_opsets(int64_t *out_min, int64_t *out_max);
+
+/* Opens the ONNX file at `path` (UTF-8). `options` may be NULL for the defaults. External data is
+ * read relative to the file's folder; a location outside it is refused. Failures and their
+ * statuses: GOAL_ERR_NOT_FOUND, GOAL_ERR_IO, GOAL_ERR_NOT_ONNX, GOAL_ERR_TRUNCATED,
+ * GOAL_ERR_INVALID_MODEL, GOAL_ERR_EXTERNAL_DATA, GOAL_ERR_PATH_ESCAPE, GOAL_ERR_UNSUPPORTED.
+ * On success the caller owns *out_graph and frees it with goal_graph_free. */
+GOAL_API goal_status goal_graph_open(const char *path, const goal_options *options, goal_graph **out_graph);
+/* Frees a graph and everything it handed out; NULL is accepted. */
+GOAL_API void goal_graph_free(goal_graph *graph);
+
+/* The file's IR version (ModelProto.ir_version). */
+GOAL_API goal_status goal_graph_ir_version(const goal_graph *graph, int64_t *out_ir_version);
+/* The exporter's name and version as the file records them ("" when absent). Either out-pointer
+ * may be NULL. The strings are owned by the graph. */
+GOAL_API goal_status goal_graph_producer(const goal_graph *graph, const char **out_name, const char **out_version);
+
+/* The opsets the file imports, as it declares them (before any conversion). The default domain
+ * is reported as "ai.onnx". */
+GOAL_API goal_status goal_graph_opset_count(const goal_graph *graph, size_t *out_count);
+GOAL_API goal_status goal_graph_opset(const goal_graph *graph, size_t index, const char **out_domain,
+                                      int64_t *out_version);
+
+/* The graph's inputs (those a caller must feed; initializers the file also lists as inputs are
+ * left out, as onnxruntime does) or outputs, as the file declares them. */
+GOAL_API goal_status goal_graph_value_count(const goal_graph *graph, goal_io io, size_t *out_count);
+/* Name, element type and rank of one input or output. *out_rank is -1 when the file declares no
+ * shape. Any out-pointer may be NULL. */
+GOAL_API goal_status goal_graph_value_info(const goal_graph *graph, goal_io io, size_t index,
+                                           const char **out_name, goal_dtype *out_dtype, int32_t *out_rank);
+/* One axis of an input's or output's shape: a fixed size (*out_size >= 0, *out_symbol NULL), a
+ * symbolic size (*out_size == -1, *out_symbol its name, e.g. "batch_size") or an unknown one
+ * (*out_size == -1, *out_symbol NULL). Either out-pointer may be NULL. */
+GOAL_API goal_status goal_graph_value_dim(const goal_graph *graph, goal_io io, size_t index, size_t axis,
+                                          int64_t *out_size, const char **out_symbol);
+
+/* How many nodes and initializers the main graph holds. */
+GOAL_API goal_status goal_graph_node_count(const goal_graph *graph, size_t *out_count);
+GOAL_API goal_status goal_graph_initializer_count(const goal_graph *graph, size_t *out_count);
+
+/* ==== Diagnostics ============================================================================= */
+
+/* Notes from opening a graph that did not stop it: an IR or opset newer than libonnx's checker
+ * and what the checker said about it, an opset conversion, shape inference that stopped early.
+ * One sentence each, owned by the graph. */
+GOAL_API goal_status goal_graph_diagnostic_count(const goal_graph *graph, size_t *out_count);
+GOAL_API goal_status goal_graph_diagnostic(const goal_graph *graph, size_t index, const char **out_text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOAL_H */
