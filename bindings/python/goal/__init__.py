@@ -1,0 +1,51 @@
+"""goal: match images with long, detailed text using CLIP-family ONNX models.
+
+Python bindings over libgoal's C interface (ctypes; no compiled extension). Set GOAL_LIBRARY
+to use a particular libgoal.so.
+"""
+
+from . import _capi
+from ._errors import (
+    ExternalDataError,
+    GoalError,
+    IndexOutOfRangeError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidModelError,
+    ModelNotFoundError,
+    NotONNXError,
+    OutOfMemoryError,
+    PathEscapeError,
+    ReadError,
+    TruncatedModelError,
+    UnsupportedError,
+)
+from .graph import Graph, ValueInfo, supported_opsets
+
+__version__ = "0.1.0"
+
+
+def library_version() -> str:
+    """The version of the libgoal.so actually loaded."""
+    return _capi.goal_version().decode("ascii")
+
+
+__all__ = [
+    "Graph",
+    "ValueInfo",
+    "supported_opsets",
+    "library_version",
+    "GoalError",
+    "InvalidArgumentError",
+    "OutOfMemoryError",
+    "IndexOutOfRangeError",
+    "ModelNotFoundError",
+    "ReadError",
+    "NotONNXError",
+    "TruncatedModelError",
+    "InvalidModelError",
+    "ExternalDataError",
+    "PathEscapeError",
+    "UnsupportedError",
+    "InternalError",
+]

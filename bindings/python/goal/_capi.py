@@ -1,0 +1,114 @@
+"""One ctypes declaration per function of include/goal.h, and the header's constants.
+
+Functions returning a goal_status raise the matching GoalError subclass, with the text of
+goal_last_error(), instead of returning nonzero. Nothing here owns objects; see graph.py.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+
+from ._errors import error_for
+from ._loader import load_library
+
+lib = load_library()
+
+# Status codes (goal_status). Pinned in the header; tests compare these with it.
+GOAL_OK = 0
+GOAL_ERR_INVALID_ARGUMENT = 1
+GOAL_ERR_OUT_OF_MEMORY = 2
+GOAL_ERR_INDEX_OUT_OF_RANGE = 3
+GOAL_ERR_NOT_FOUND = 4
+GOAL_ERR_IO = 5
+GOAL_ERR_NOT_ONNX = 6
+GOAL_ERR_TRUNCATED = 7
+GOAL_ERR_INVALID_MODEL = 8
+GOAL_ERR_EXTERNAL_DATA = 9
+GOAL_ERR_PATH_ESCAPE = 10
+GOAL_ERR_UNSUPPORTED = 11
+GOAL_ERR_INTERNAL = 12
+
+# Element types (goal_dtype), ONNX's TensorProto.DataType numbers.
+GOAL_DTYPE_UNDEFINED = 0
+GOAL_DTYPE_FLOAT32 = 1
+GOAL_DTYPE_UINT8 = 2
+GOAL_DTYPE_INT8 = 3
+GOAL_DTYPE_UINT16 = 4
+GOAL_DTYPE_INT16 = 5
+GOAL_DTYPE_INT32 = 6
+GOAL_DTYPE_INT64 = 7
+GOAL_DTYPE_STRING = 8
+GOAL_DTYPE_BOOL = 9
+GOAL_DTYPE_FLOAT16 = 10
+GOAL_DTYPE_FLOAT64 = 11
+GOAL_DTYPE_UINT32 = 12
+GOAL_DTYPE_UINT64 = 13
+GOAL_DTYPE_COMPLEX64 = 14
+GOAL_DTYPE_COMPLEX128 = 15
+GOAL_DTYPE_BFLOAT16 = 16
+
+# Option keys (goal_option).
+GOAL_OPTION_CHECK_MODEL = 1
+GOAL_OPTION_INFER_SHAPES = 2
+GOAL_OPTION_CONVERT_OPSET = 3
+
+# goal_io
+GOAL_IO_INPUT = 0
+GOAL_IO_OUTPUT = 1
+
+goal_status = c_int32
+goal_dtype = c_int32
+goal_option = c_int32
+goal_io = c_int32
+handle = c_void_p
+
+
+def _check(status, func, args):
+    if status != GOAL_OK:
+        message = lib.goal_last_error().decode("utf-8", "replace")
+        raise error_for(status, message)
+    return status
+
+
+def _bind(name, restype, *argtypes):
+    func = getattr(lib, name)
+    func.restype = restype
+    func.argtypes = list(argtypes)
+    if restype is goal_status:
+        func.errcheck = _check
+    BOUND.append(name)
+    return func
+
+
+BOUND: list[str] = []
+
+# Version
+goal_version = _bind("goal_version", c_char_p)
+goal_version_number = _bind("goal_version_number", c_uint32)
+# Status codes
+goal_status_string = _bind("goal_status_string", c_char_p, goal_status)
+goal_last_error = _bind("goal_last_error", c_char_p)
+# Options
+goal_options_new = _bind("goal_options_new", goal_status, POINTER(handle))
+goal_options_free = _bind("goal_options_free", None, handle)
+goal_options_set_int = _bind("goal_options_set_int", goal_status, handle, goal_option, c_int64)
+goal_options_get_int = _bind("goal_options_get_int", goal_status, handle, goal_option, POINTER(c_int64))
+# Graphs
+goal_supported_opsets = _bind("goal_supported_opsets", goal_status, POINTER(c_int64), POINTER(c_int64))
+goal_graph_open = _bind("goal_graph_open", goal_status, c_char_p, handle, POINTER(handle))
+goal_graph_free = _bind("goal_graph_free", None, handle)
+goal_graph_ir_version = _bind("goal_graph_ir_version", goal_status, handle, POINTER(c_int64))
+goal_graph_producer = _bind("goal_graph_producer", goal_status, handle, POINTER(c_char_p), POINTER(c_char_p))
+goal_graph_opset_count = _bind("goal_graph_opset_count", goal_status, handle, POINTER(c_size_t))
+goal_graph_opset = _bind("goal_graph_opset", goal_status, handle, c_size_t, POINTER(c_char_p), POINTER(c_int64))
+goal_graph_value_count = _bind("goal_graph_value_count", goal_status, handle, goal_io, POINTER(c_size_t))
+goal_graph_value_info = _bind("goal_graph_value_info", goal_status, handle, goal_io, c_size_t,
+                              POINTER(c_char_p), POINTER(goal_dtype), POINTER(c_int32))
+goal_graph_value_dim = _bind("goal_graph_value_dim", goal_status, handle, goal_io, c_size_t, c_size_t,
+                              POINTER(c_int64), POINTER(c_char_p))
+goal_graph_node_count = _bind("goal_graph_node_count", goal_status, handle, POINTER(c_size_t))
+goal_graph_initializer_count = _bind("goal_graph_initializer_count", goal_status, handle, POINTER(c_size_t))
+# Diagnostics
+goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
+goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))
