@@ -89,7 +89,7 @@ void snapshot_signature(ox_model &m) {
 
 void convert_opset(ox_model &m, const ox_options &options) {
     int64_t version = default_opset(m.proto);
-    if (version < 0) fail(OX_INVALID_MODEL, "the model imports no opset of the default ai.onnx domain");
+    if (version < 0) return;  // only other domains (ai.onnx.ml, ...): nothing of ai.onnx to convert
     if (version > options.opset_max)
         fail(OX_UNSUPPORTED, "the model uses opset " + std::to_string(version) + " of ai.onnx; supported are opsets " +
                                  std::to_string(options.opset_min) + "–" + std::to_string(options.opset_max) +
