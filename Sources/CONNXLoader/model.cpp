@@ -13,6 +13,8 @@
 #include <cstring>
 #include <new>
 #include <set>
+#include <stdexcept>
+#include <unordered_map>
 #include <vector>
 
 using namespace goal_loader;
@@ -109,35 +111,50 @@ void convert_opset(ox_model &m, const ox_options &options) {
                             std::to_string(options.opset_min) + " of ai.onnx with libonnx's version converter");
 }
 
-// libonnx 1.12 predates current exporters (torch's dynamo exporter writes IR 10 and opset 18+).
-// Its checker refuses a newer IR outright and checks newer ops against older schemas. So a model
-// newer than libonnx is checked as far as libonnx can, and what it reports becomes a diagnostic;
-// only a model libonnx fully understands is refused on the checker's word.
-void run_checker(ox_model &m) {
+// libonnx's check_model(ModelProto) as a function of our own, for two reasons: its context has no
+// model folder, so it looks for external data relative to the current directory; and it refuses
+// any IR newer than it knows. Here the folder is set and the IR is capped at what it knows.
+void check_with_libonnx(const onnx::ModelProto &proto, const std::string &folder, int64_t checked_ir) {
+    namespace checker = onnx::checker;
+    std::set<std::string> keys;
+    for (const auto &entry : proto.metadata_props())
+        if (!keys.insert(entry.key()).second)
+            throw std::runtime_error("metadata_props has the key '" + entry.key() + "' twice");
+    std::unordered_map<std::string, int> imports;
+    for (const auto &op : proto.opset_import()) imports[op.domain()] = (int)op.version();
+    if (imports.empty()) throw std::runtime_error("the model imports no opset");
+    checker::CheckerContext context;
+    context.set_ir_version((int)checked_ir);
+    context.set_opset_imports(imports);
+    context.set_model_dir(folder);
+    checker::LexicalScopeContext scope;
+    checker::check_graph(proto.graph(), context, scope);
+    if (checked_ir >= 8) checker::check_model_local_functions(proto, context, scope);
+}
+
+// libonnx 1.12 predates current exporters (torch's dynamo exporter writes IR 10 and opset 18+):
+// its checker knows neither and checks newer ops against older schemas. So a model newer than
+// libonnx is checked as far as libonnx can and what it reports becomes a diagnostic; only a model
+// libonnx fully understands is refused on the checker's word.
+void run_checker(ox_model &m, const std::string &folder) {
     const int64_t checker_ir = ox_checker_ir_version();
     const int64_t registry_opset = ox_registry_opset_max();
     const int64_t ir = m.proto.ir_version();
     const int64_t opset = default_opset(m.proto);
     const bool newer_ir = ir > checker_ir;
     const bool newer_opset = opset > registry_opset;
-    if (newer_ir) {
+    if (newer_ir)
         m.diagnostics.push_back("IR version " + std::to_string(ir) + " is newer than libonnx's checker (IR " +
                                 std::to_string(checker_ir) + "); the model was checked as IR " + std::to_string(checker_ir));
-        m.proto.set_ir_version(checker_ir);
-    }
     if (newer_opset)
         m.diagnostics.push_back("opset " + std::to_string(opset) + " of ai.onnx is newer than libonnx's schemas (up to " +
                                 std::to_string(registry_opset) + "); nodes were checked against the newest schemas it has");
-    std::string refusal;
     try {
-        onnx::checker::check_model(m.proto);
+        check_with_libonnx(m.proto, folder, newer_ir ? checker_ir : ir);
     } catch (const std::exception &e) {
-        refusal = e.what();
+        if (!newer_ir && !newer_opset) fail(OX_INVALID_MODEL, std::string("libonnx's checker refused the model: ") + e.what());
+        m.diagnostics.push_back(std::string("libonnx's checker, which predates this model, reported: ") + e.what());
     }
-    m.proto.set_ir_version(ir);
-    if (refusal.empty()) return;
-    if (!newer_ir && !newer_opset) fail(OX_INVALID_MODEL, "libonnx's checker refused the model: " + refusal);
-    m.diagnostics.push_back("libonnx's checker, which predates this model, reported: " + refusal);
 }
 
 // What must hold for any graph we load, whatever the checker could say: every value a node or
@@ -209,10 +226,13 @@ void open_model(ox_model &m, const std::string &path, const ox_options &options)
                                  " predates opset imports (IR 3); export the model again with a current exporter");
     snapshot_signature(m);
     convert_opset(m, options);
-    if (options.check_model) run_checker(m);
+    // Weights first: a missing or escaping data file deserves its own status, not the checker's.
+    const std::string folder = folder_of(path);
+    resolve_initializers(m, folder);
+    if (options.check_model) run_checker(m, folder);
     check_structure(m);
+    // Adds value_info entries only; the initializer payloads resolved above stay where they are.
     if (options.infer_shapes) infer_shapes(m);
-    resolve_initializers(m, folder_of(path));
 }
 
 char *copy_message(const std::string &text) {
