@@ -200,7 +200,7 @@ GOAL_API goal_status goal_graph_value_info(const goal_graph *graph, goal_io io, 
 GOAL_API goal_status goal_graph_value_dim(const goal_graph *graph, goal_io io, size_t index, size_t axis,
                                           int64_t *out_size, const char **out_symbol);
 
-/* How many nodes and initializers the main graph holds. */
+/* How many nodes and initializers the file's main graph holds (before any opset conversion). */
 GOAL_API goal_status goal_graph_node_count(const goal_graph *graph, size_t *out_count);
 GOAL_API goal_status goal_graph_initializer_count(const goal_graph *graph, size_t *out_count);
 

@@ -32,6 +32,7 @@ struct ox_model {
     std::vector<std::string> diagnostics;
     const char *producer_name = "";
     const char *producer_version = "";
+    size_t declared_nodes = 0;  // before any opset conversion, which may add nodes
 
     const char *keep(const std::string &s) {
         strings.push_back(s);
@@ -87,6 +88,7 @@ void snapshot_signature(ox_model &m) {
     for (const auto &in : graph.input())
         if (!initializer_names.count(in.name())) m.inputs.push_back(snapshot_value(m, in));
     for (const auto &out : graph.output()) m.outputs.push_back(snapshot_value(m, out));
+    m.declared_nodes = (size_t)graph.node_size();
 }
 
 void convert_opset(ox_model &m, const ox_options &options) {
@@ -293,7 +295,7 @@ size_t ox_model_input_count(const ox_model *m) { return m->inputs.size(); }
 const ox_value *ox_model_inputs(const ox_model *m) { return m->inputs.data(); }
 size_t ox_model_output_count(const ox_model *m) { return m->outputs.size(); }
 const ox_value *ox_model_outputs(const ox_model *m) { return m->outputs.data(); }
-size_t ox_model_node_count(const ox_model *m) { return (size_t)m->proto.graph().node_size(); }
+size_t ox_model_node_count(const ox_model *m) { return m->declared_nodes; }
 size_t ox_model_initializer_count(const ox_model *m) { return m->initializers.size(); }
 const ox_tensor *ox_model_initializers(const ox_model *m) { return m->initializers.data(); }
 size_t ox_model_diagnostic_count(const ox_model *m) { return m->diagnostics.size(); }

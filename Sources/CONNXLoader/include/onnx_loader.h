@@ -96,7 +96,7 @@ const ox_value *ox_model_inputs(const ox_model *model);
 size_t ox_model_output_count(const ox_model *model);
 const ox_value *ox_model_outputs(const ox_model *model);
 
-size_t ox_model_node_count(const ox_model *model);
+size_t ox_model_node_count(const ox_model *model);  // as the file declares it
 size_t ox_model_initializer_count(const ox_model *model);
 const ox_tensor *ox_model_initializers(const ox_model *model);
 
