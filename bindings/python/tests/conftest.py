@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "fixtures"
 HEADER = REPO / "include" / "goal.h"
+
+# Test the library this checkout just built, not a copy an earlier `pip install` left in the
+# package; GOAL_LIBRARY set by the caller still wins.
+_BUILT = REPO / ".build" / "release" / "libgoal.so"
+if _BUILT.is_file():
+    os.environ.setdefault("GOAL_LIBRARY", str(_BUILT))
 
 
 def manifest():
