@@ -90,4 +90,18 @@ const void *ExternalData::resolve(const onnx::TensorProto &tensor, uint64_t expe
     return file.data() + offset;
 }
 
+void ExternalData::check_all(const onnx::GraphProto &graph) {
+    for (const auto &t : graph.initializer()) {
+        if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
+        uint64_t width = element_size(t.data_type());
+        if (width == 0) continue;  // refused with its own message when the payload is read
+        uint64_t count = 1;
+        for (int64_t d : t.dims()) count *= d > 0 ? (uint64_t)d : 0;
+        resolve(t, count * width);
+    }
+    for (const auto &node : graph.node())
+        for (const auto &a : node.attribute())
+            if (a.type() == onnx::AttributeProto::GRAPH) check_all(a.g());
+}
+
 }  // namespace goal_loader

@@ -52,6 +52,8 @@ public:
     explicit ExternalData(std::string model_dir) : dir_(std::move(model_dir)) {}
     // The payload of an external tensor that needs exactly `expected_bytes` bytes.
     const void *resolve(const onnx::TensorProto &tensor, uint64_t expected_bytes);
+    // Checks every external initializer of a graph and its subgraphs: location, file, size.
+    void check_all(const onnx::GraphProto &graph);
 
 private:
     std::string dir_;
@@ -72,5 +74,30 @@ struct Payload {
 // The packed little-endian payload of an initializer. Typed repeated fields are repacked into a
 // buffer appended to `owned`, whose addresses stay stable.
 Payload tensor_payload(const onnx::TensorProto &tensor, ExternalData &external, std::deque<std::string> &owned);
+
+// Builds the flat views of a graph and its subgraphs, resolving every tensor payload (initializers
+// and tensor attributes). Owns everything the views point at.
+class GraphViews {
+public:
+    GraphViews(ExternalData &external) : external_(external) {}
+    const ox_graph *build(const onnx::GraphProto &graph);
+
+private:
+    ox_tensor tensor_view(const onnx::TensorProto &tensor);
+    ox_attribute attribute_view(const onnx::AttributeProto &attribute);
+    template <typename T> const T *keep(std::vector<T> items);
+
+    ExternalData &external_;
+    std::deque<std::string> repacked_;
+    std::deque<ox_graph> graphs_;
+    std::deque<ox_tensor> tensors_;
+    std::deque<std::vector<ox_node>> nodes_;
+    std::deque<std::vector<ox_attribute>> attributes_;
+    std::deque<std::vector<ox_tensor>> tensor_lists_;
+    std::deque<std::vector<const char *>> names_;
+    std::deque<std::vector<int64_t>> ints_;
+    std::deque<std::vector<float>> floats_;
+    std::deque<std::vector<int32_t>> types_;
+};
 
 }  // namespace goal_loader

@@ -25,10 +25,9 @@ struct ox_model {
     std::vector<ox_opset> opsets;
     std::deque<std::vector<ox_dim>> dims;
     std::vector<ox_value> inputs, outputs;
-    std::deque<std::vector<int64_t>> tensor_dims;
-    std::vector<ox_tensor> initializers;
-    std::deque<std::string> repacked;
     std::unique_ptr<ExternalData> external;
+    std::unique_ptr<GraphViews> views;
+    const ox_graph *graph = nullptr;
     std::vector<std::string> diagnostics;
     const char *producer_name = "";
     const char *producer_version = "";
@@ -193,17 +192,15 @@ void infer_shapes(ox_model &m) {
     }
 }
 
-void resolve_initializers(ox_model &m, const std::string &folder) {
+// Builds the graph views, which resolves every payload: initializers (external data included)
+// and tensor attributes such as Constant's value, in subgraphs too.
+void resolve_graph(ox_model &m, const std::string &folder) {
     const auto &graph = m.proto.graph();
     if (graph.sparse_initializer_size() > 0)
         fail(OX_UNSUPPORTED, "sparse initializer '" + graph.sparse_initializer(0).values().name() + "' is not supported");
     m.external = std::make_unique<ExternalData>(folder);
-    for (const auto &t : graph.initializer()) {
-        Payload p = tensor_payload(t, *m.external, m.repacked);
-        m.tensor_dims.emplace_back(t.dims().begin(), t.dims().end());
-        m.initializers.push_back(ox_tensor{t.name().c_str(), t.data_type(), (int32_t)t.dims_size(),
-                                           m.tensor_dims.back().data(), p.data, p.size, p.external ? 1 : 0});
-    }
+    m.views = std::make_unique<GraphViews>(*m.external);
+    m.graph = m.views->build(graph);
 }
 
 void open_model(ox_model &m, const std::string &path, const ox_options &options) {
@@ -228,13 +225,14 @@ void open_model(ox_model &m, const std::string &path, const ox_options &options)
                                  " predates opset imports (IR 3); export the model again with a current exporter");
     snapshot_signature(m);
     convert_opset(m, options);
-    // Weights first: a missing or escaping data file deserves its own status, not the checker's.
     const std::string folder = folder_of(path);
-    resolve_initializers(m, folder);
+    // A missing or escaping data file deserves its own status, before the checker trips on it.
+    ExternalData(folder).check_all(m.proto.graph());
     if (options.check_model) run_checker(m, folder);
     check_structure(m);
-    // Adds value_info entries only; the initializer payloads resolved above stay where they are.
     if (options.infer_shapes) infer_shapes(m);
+    // Last: the views point into the proto, which nothing changes after this.
+    resolve_graph(m, folder);
 }
 
 char *copy_message(const std::string &text) {
@@ -296,8 +294,9 @@ const ox_value *ox_model_inputs(const ox_model *m) { return m->inputs.data(); }
 size_t ox_model_output_count(const ox_model *m) { return m->outputs.size(); }
 const ox_value *ox_model_outputs(const ox_model *m) { return m->outputs.data(); }
 size_t ox_model_node_count(const ox_model *m) { return m->declared_nodes; }
-size_t ox_model_initializer_count(const ox_model *m) { return m->initializers.size(); }
-const ox_tensor *ox_model_initializers(const ox_model *m) { return m->initializers.data(); }
+size_t ox_model_initializer_count(const ox_model *m) { return m->graph->initializer_count; }
+const ox_tensor *ox_model_initializers(const ox_model *m) { return m->graph->initializers; }
+const ox_graph *ox_model_graph(const ox_model *m) { return m->graph; }
 size_t ox_model_diagnostic_count(const ox_model *m) { return m->diagnostics.size(); }
 const char *ox_model_diagnostic(const ox_model *m, size_t i) { return m->diagnostics[i].c_str(); }
 

@@ -69,6 +69,56 @@ typedef struct ox_opset {
     int64_t version;
 } ox_opset;
 
+typedef struct ox_graph ox_graph;
+
+// A node attribute. `type` is ONNX's AttributeProto.AttributeType number; the fields that type
+// uses are set (FLOAT f, INT i, STRING s/s_size, TENSOR tensor, GRAPH graph, FLOATS floats/count,
+// INTS ints/count, STRINGS strings/count).
+typedef struct ox_attribute {
+    const char *name;
+    int32_t type;
+    float f;
+    int64_t i;
+    const char *s;
+    size_t s_size;
+    size_t count;
+    const float *floats;
+    const int64_t *ints;
+    const char *const *strings;
+    const ox_tensor *tensor;
+    const ox_graph *graph;
+} ox_attribute;
+
+// A node; an empty input name ("") is an omitted optional input.
+typedef struct ox_node {
+    const char *name;
+    const char *op_type;
+    const char *domain;
+    size_t input_count;
+    const char *const *inputs;
+    size_t output_count;
+    const char *const *outputs;
+    size_t attribute_count;
+    const ox_attribute *attributes;
+} ox_node;
+
+// A graph ready to execute: after opset conversion and shape inference, nodes in file order,
+// every initializer resolved. `typed_*` lists the element type shape inference (or the file)
+// gives each value it knows, graph inputs and outputs included.
+struct ox_graph {
+    size_t node_count;
+    const ox_node *nodes;
+    size_t initializer_count;
+    const ox_tensor *initializers;
+    size_t input_count;  // graph inputs a caller feeds (initializers left out)
+    const char *const *inputs;
+    size_t output_count;
+    const char *const *outputs;
+    size_t typed_count;
+    const char *const *typed_names;
+    const int32_t *typed_types;
+};
+
 typedef struct ox_model ox_model;
 
 // Opens, parses, converts, checks and resolves one model file. On success *out_model owns
@@ -99,6 +149,9 @@ const ox_value *ox_model_outputs(const ox_model *model);
 size_t ox_model_node_count(const ox_model *model);  // as the file declares it
 size_t ox_model_initializer_count(const ox_model *model);
 const ox_tensor *ox_model_initializers(const ox_model *model);
+
+// The graph to execute (subgraphs hang off GRAPH attributes).
+const ox_graph *ox_model_graph(const ox_model *model);
 
 // Things worth knowing that did not stop the load (newer IR than the checker, conversions, ...).
 size_t ox_model_diagnostic_count(const ox_model *model);
