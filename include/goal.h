@@ -83,7 +83,8 @@ enum {
     GOAL_ERR_EXTERNAL_DATA = 9,     /* an external-data file is missing, unreadable or too short */
     GOAL_ERR_PATH_ESCAPE = 10,      /* an external-data location points outside the model's folder */
     GOAL_ERR_UNSUPPORTED = 11,      /* valid ONNX this library does not handle (opset, element type) */
-    GOAL_ERR_INTERNAL = 12          /* a bug in libgoal; please report it with the message */
+    GOAL_ERR_INTERNAL = 12,         /* a bug in libgoal; please report it with the message */
+    GOAL_ERR_BUFFER_TOO_SMALL = 13  /* a caller's buffer is too small; the size needed is reported */
 };
 
 /* A short, static, English description of a status ("file not found"). Unknown values give
@@ -138,7 +139,14 @@ enum {
     GOAL_OPTION_INFER_SHAPES = 2,
     /* Convert models below the supported opset range with libonnx's version converter (1,
      * default), or refuse them with GOAL_ERR_UNSUPPORTED (0). */
-    GOAL_OPTION_CONVERT_OPSET = 3
+    GOAL_OPTION_CONVERT_OPSET = 3,
+    /* Threads one run of a graph may use, shared by BLAS and every other kernel: 0 (default) for
+     * one per core, else 1–1024. libgoal sets OpenBLAS itself to one thread, process-wide, and
+     * splits large products across its own threads. */
+    GOAL_OPTION_THREADS = 4,
+    /* Replace operator patterns by fused kernels (1, default), or run every node as the file
+     * has it (0). Results agree within float rounding. */
+    GOAL_OPTION_FUSE = 5
 };
 
 /* A new options object holding every default. *out_options is NULL on failure. */
@@ -153,8 +161,9 @@ GOAL_API goal_status goal_options_get_int(const goal_options *options, goal_opti
 /* ==== Graphs: one ONNX file ==================================================================== */
 
 /* One ONNX model file, parsed and checked with libonnx, its weights resolved (external data is
- * memory-mapped). Immutable once open: every goal_graph_* function below may be called on the
- * same graph from any number of threads at once. goal_graph_free must not race with them. */
+ * memory-mapped), prepared to run: operators checked, constants folded. Immutable once open:
+ * every goal_graph_* function below, goal_graph_run included, may be called on the same graph
+ * from any number of threads at once. goal_graph_free must not race with them. */
 typedef struct goal_graph goal_graph;
 
 /* Whether goal_graph_value_* functions speak of the graph's inputs or its outputs. */
@@ -169,7 +178,9 @@ GOAL_API goal_status goal_supported_opsets(int64_t *out_min, int64_t *out_max);
 /* Opens the ONNX file at `path` (UTF-8). `options` may be NULL for the defaults. External data is
  * read relative to the file's folder; a location outside it is refused. Failures and their
  * statuses: GOAL_ERR_NOT_FOUND, GOAL_ERR_IO, GOAL_ERR_NOT_ONNX, GOAL_ERR_TRUNCATED,
- * GOAL_ERR_INVALID_MODEL, GOAL_ERR_EXTERNAL_DATA, GOAL_ERR_PATH_ESCAPE, GOAL_ERR_UNSUPPORTED.
+ * GOAL_ERR_INVALID_MODEL, GOAL_ERR_EXTERNAL_DATA, GOAL_ERR_PATH_ESCAPE, GOAL_ERR_UNSUPPORTED (an
+ * opset out of range, or operators libgoal does not run: the message lists them with their
+ * nodes, so a model that opens never stops at run time for want of an operator).
  * On success the caller owns *out_graph and frees it with goal_graph_free. */
 GOAL_API goal_status goal_graph_open(const char *path, const goal_options *options, goal_graph **out_graph);
 /* Frees a graph and everything it handed out; NULL is accepted. */
@@ -203,6 +214,45 @@ GOAL_API goal_status goal_graph_value_dim(const goal_graph *graph, goal_io io, s
 /* How many nodes and initializers the file's main graph holds (before any opset conversion). */
 GOAL_API goal_status goal_graph_node_count(const goal_graph *graph, size_t *out_count);
 GOAL_API goal_status goal_graph_initializer_count(const goal_graph *graph, size_t *out_count);
+
+/* ==== Running graphs ========================================================================== */
+
+/* The outputs of one run: named tensors, owned by the object, freed with goal_results_free.
+ * Read-only after the run: may be read from any number of threads at once. */
+typedef struct goal_results goal_results;
+
+/* Runs the graph once.
+ *
+ * Inputs: `input_count` tensors, each a name, an element type, a rank and shape, and row-major
+ * element data; all borrowed for the call. Every graph input must be given once, with the type
+ * the model declares, its rank and its fixed sizes; a symbolic size (such as "batch") must be the
+ * same in every input that names it. A mistake is GOAL_ERR_INVALID_ARGUMENT naming the input and
+ * what was expected. Float16 and bfloat16 inputs are computed in float32.
+ *
+ * Outputs: `output_names` lists the values wanted, graph outputs or any intermediate value of the
+ * file by name; with `output_count` 0 (and `output_names` NULL) the graph's outputs. Each is
+ * returned with the element type the model gives it.
+ *
+ * On success the caller owns *out_results. */
+GOAL_API goal_status goal_graph_run(const goal_graph *graph, size_t input_count, const char *const *input_names,
+                                    const goal_dtype *input_dtypes, const int32_t *input_ranks,
+                                    const int64_t *const *input_shapes, const void *const *input_data,
+                                    size_t output_count, const char *const *output_names,
+                                    goal_results **out_results);
+/* Frees results; NULL is accepted. */
+GOAL_API void goal_results_free(goal_results *results);
+/* How many tensors the results hold (as many as were asked for). */
+GOAL_API goal_status goal_results_count(const goal_results *results, size_t *out_count);
+/* Name, element type and rank of result `index`. Any out-pointer may be NULL. */
+GOAL_API goal_status goal_results_info(const goal_results *results, size_t index, const char **out_name,
+                                       goal_dtype *out_dtype, int32_t *out_rank);
+/* The size of result `index` along `axis`. */
+GOAL_API goal_status goal_results_dim(const goal_results *results, size_t index, size_t axis, int64_t *out_size);
+/* Copies result `index`'s elements, row-major, into `buffer` of `capacity` bytes. *out_size (if
+ * not NULL) is set to the bytes the result needs, also when the status is
+ * GOAL_ERR_BUFFER_TOO_SMALL (then nothing is copied; `buffer` may be NULL to ask the size). */
+GOAL_API goal_status goal_results_copy(const goal_results *results, size_t index, void *buffer, size_t capacity,
+                                       size_t *out_size);
 
 /* ==== Diagnostics ============================================================================= */
 

@@ -32,6 +32,7 @@ func status(of kind: GoalError.Kind) -> goal_status {
     case .pathEscape: code = GOAL_ERR_PATH_ESCAPE
     case .unsupported: code = GOAL_ERR_UNSUPPORTED
     case .internal: code = GOAL_ERR_INTERNAL
+    case .bufferTooSmall: code = GOAL_ERR_BUFFER_TOO_SMALL
     }
     return goal_status(code)
 }

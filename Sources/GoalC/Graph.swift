@@ -12,6 +12,7 @@ final class GraphObject {
     }
 
     let file: ModelFile
+    let engine: Engine
     private let strings = CStringTable()
     let producerName: UnsafePointer<CChar>
     let producerVersion: UnsafePointer<CChar>
@@ -20,8 +21,10 @@ final class GraphObject {
     let outputs: [Value]
     let diagnostics: [UnsafePointer<CChar>]
 
-    init(_ file: ModelFile) {
+    init(_ engine: Engine) {
+        let file = engine.model
         self.file = file
+        self.engine = engine
         let strings = self.strings
         producerName = strings.add(file.producerName)
         producerVersion = strings.add(file.producerVersion)
@@ -51,7 +54,7 @@ final class GraphObject {
     }
 }
 
-private func graph(_ handle: OpaquePointer?, _ function: StaticString) throws(GoalError) -> GraphObject {
+func graph(_ handle: OpaquePointer?, _ function: StaticString) throws(GoalError) -> GraphObject {
     object(try required(handle, function, "graph"), as: GraphObject.self)
 }
 
@@ -75,8 +78,9 @@ public func goalGraphOpen(_ path: UnsafePointer<CChar>?, _ options: OpaquePointe
         guard let path = String(validatingCString: cPath) else {
             throw GoalError(.invalidArgument, "goal_graph_open: path is not valid UTF-8")
         }
-        let load = options.map { object($0, as: OptionsObject.self).load } ?? LoadOptions()
-        out.pointee = retainedHandle(GraphObject(try ModelFile(path: path, options: load)))
+        let settings = options.map { object($0, as: OptionsObject.self) } ?? OptionsObject()
+        let file = try ModelFile(path: path, options: settings.load)
+        out.pointee = retainedHandle(GraphObject(try Engine(model: file, options: settings.engine)))
     }
 }
 

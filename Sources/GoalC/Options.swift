@@ -4,6 +4,7 @@ import GoalEngine
 /// What a goal_options handle points at.
 final class OptionsObject {
     var load = LoadOptions()
+    var engine = EngineOptions()
 }
 
 @_cdecl("goal_options_new")
@@ -34,11 +35,24 @@ private func flag(_ key: goal_option, _ function: StaticString) throws(GoalError
 public func goalOptionsSetInt(_ options: OpaquePointer?, _ key: goal_option, _ value: Int64) -> goal_status {
     abiCall { () throws(GoalError) in
         let target = object(try required(options, "goal_options_set_int", "options"), as: OptionsObject.self)
-        let path = try flag(key, "goal_options_set_int")
-        guard value == 0 || value == 1 else {
-            throw GoalError(.invalidArgument, "goal_options_set_int: option \(key) takes 0 or 1, not \(value)")
+        switch Int(key) {
+        case GOAL_OPTION_THREADS:
+            guard (0...1024).contains(value) else {
+                throw GoalError(.invalidArgument, "goal_options_set_int: GOAL_OPTION_THREADS takes 0 (one per core) to 1024, not \(value)")
+            }
+            target.engine.threads = Int(value)
+        case GOAL_OPTION_FUSE:
+            guard value == 0 || value == 1 else {
+                throw GoalError(.invalidArgument, "goal_options_set_int: option \(key) takes 0 or 1, not \(value)")
+            }
+            target.engine.fuse = value == 1
+        default:
+            let path = try flag(key, "goal_options_set_int")
+            guard value == 0 || value == 1 else {
+                throw GoalError(.invalidArgument, "goal_options_set_int: option \(key) takes 0 or 1, not \(value)")
+            }
+            target.load[keyPath: path] = value == 1
         }
-        target.load[keyPath: path] = value == 1
     }
 }
 
@@ -49,6 +63,10 @@ public func goalOptionsGetInt(_ options: OpaquePointer?, _ key: goal_option,
     return abiCall { () throws(GoalError) in
         let source = object(try required(options, "goal_options_get_int", "options"), as: OptionsObject.self)
         let out = try required(outValue, "goal_options_get_int", "out_value")
-        out.pointee = source.load[keyPath: try flag(key, "goal_options_get_int")] ? 1 : 0
+        switch Int(key) {
+        case GOAL_OPTION_THREADS: out.pointee = Int64(source.engine.threads)
+        case GOAL_OPTION_FUSE: out.pointee = source.engine.fuse ? 1 : 0
+        default: out.pointee = source.load[keyPath: try flag(key, "goal_options_get_int")] ? 1 : 0
+        }
     }
 }

@@ -16,6 +16,7 @@ public struct GoalError: Error, Equatable, CustomStringConvertible, Sendable {
         case pathEscape
         case unsupported
         case `internal`
+        case bufferTooSmall
     }
 
     public let kind: Kind

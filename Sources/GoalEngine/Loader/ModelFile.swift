@@ -86,6 +86,9 @@ public final class ModelFile: @unchecked Sendable {
 
     deinit { ox_model_free(handle) }
 
+    /// The loader's view of the graph to execute; valid while this object lives.
+    var graphView: UnsafePointer<ox_graph> { ox_model_graph(handle) }
+
     /// The newest IR version libonnx's checker knows, and the newest ai.onnx opset of its schemas.
     public static var libonnxLimits: (irVersion: Int64, opset: Int64) {
         (ox_checker_ir_version(), ox_registry_opset_max())

@@ -6,6 +6,7 @@ to use a particular libgoal.so.
 
 from . import _capi
 from ._errors import (
+    BufferTooSmallError,
     ExternalDataError,
     GoalError,
     IndexOutOfRangeError,
@@ -48,4 +49,5 @@ __all__ = [
     "PathEscapeError",
     "UnsupportedError",
     "InternalError",
+    "BufferTooSmallError",
 ]

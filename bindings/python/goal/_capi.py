@@ -28,6 +28,7 @@ GOAL_ERR_EXTERNAL_DATA = 9
 GOAL_ERR_PATH_ESCAPE = 10
 GOAL_ERR_UNSUPPORTED = 11
 GOAL_ERR_INTERNAL = 12
+GOAL_ERR_BUFFER_TOO_SMALL = 13
 
 # Element types (goal_dtype), ONNX's TensorProto.DataType numbers.
 GOAL_DTYPE_UNDEFINED = 0
@@ -52,6 +53,8 @@ GOAL_DTYPE_BFLOAT16 = 16
 GOAL_OPTION_CHECK_MODEL = 1
 GOAL_OPTION_INFER_SHAPES = 2
 GOAL_OPTION_CONVERT_OPSET = 3
+GOAL_OPTION_THREADS = 4
+GOAL_OPTION_FUSE = 5
 
 # goal_io
 GOAL_IO_INPUT = 0
@@ -109,6 +112,17 @@ goal_graph_value_dim = _bind("goal_graph_value_dim", goal_status, handle, goal_i
                               POINTER(c_int64), POINTER(c_char_p))
 goal_graph_node_count = _bind("goal_graph_node_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_initializer_count = _bind("goal_graph_initializer_count", goal_status, handle, POINTER(c_size_t))
+# Running graphs
+goal_graph_run = _bind("goal_graph_run", goal_status, handle, c_size_t, POINTER(c_char_p), POINTER(goal_dtype),
+                       POINTER(c_int32), POINTER(POINTER(c_int64)), POINTER(c_void_p), c_size_t,
+                       POINTER(c_char_p), POINTER(handle))
+goal_results_free = _bind("goal_results_free", None, handle)
+goal_results_count = _bind("goal_results_count", goal_status, handle, POINTER(c_size_t))
+goal_results_info = _bind("goal_results_info", goal_status, handle, c_size_t, POINTER(c_char_p),
+                          POINTER(goal_dtype), POINTER(c_int32))
+goal_results_dim = _bind("goal_results_dim", goal_status, handle, c_size_t, c_size_t, POINTER(c_int64))
+goal_results_copy = _bind("goal_results_copy", goal_status, handle, c_size_t, c_void_p, c_size_t,
+                          POINTER(c_size_t))
 # Diagnostics
 goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))

@@ -63,6 +63,10 @@ class InternalError(GoalError):
     status = 12
 
 
+class BufferTooSmallError(GoalError):
+    status = 13
+
+
 _BY_STATUS = {cls.status: cls for cls in GoalError.__subclasses__()}
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ctypes
 import os
 from dataclasses import dataclass
-from typing import Union
+from typing import Mapping, Sequence, Union
+
+import numpy as np
 
 from . import _capi
+from ._errors import GoalError, InvalidArgumentError, UnsupportedError
 
 # NumPy's names for the ONNX element types ("bfloat16" has none in NumPy itself).
 _DTYPE_NAMES = {
@@ -29,7 +32,19 @@ _DTYPE_NAMES = {
     _capi.GOAL_DTYPE_BFLOAT16: "bfloat16",
 }
 
+_GOAL_DTYPES = {name: code for code, name in _DTYPE_NAMES.items() if name != "str"}
+
 Dim = Union[int, str, None]
+
+
+def _numpy_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        try:
+            import ml_dtypes  # NumPy itself has no bfloat16
+        except ImportError as error:
+            raise UnsupportedError("bfloat16 results need the ml_dtypes package") from error
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class Graph:
     """
 
     def __init__(self, path: str | os.PathLike, *, check: bool = True, infer_shapes: bool = True,
-                 convert_opset: bool = True):
+                 convert_opset: bool = True, threads: int = 0, fuse: bool = True):
         self.path = os.fspath(path)
         self._handle = ctypes.c_void_p()
         options = ctypes.c_void_p()
@@ -74,6 +89,8 @@ class Graph:
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_CHECK_MODEL, int(check))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_INFER_SHAPES, int(infer_shapes))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_CONVERT_OPSET, int(convert_opset))
+            _capi.goal_options_set_int(options, _capi.GOAL_OPTION_THREADS, int(threads))
+            _capi.goal_options_set_int(options, _capi.GOAL_OPTION_FUSE, int(fuse))
             _capi.goal_graph_open(os.fsencode(self.path), options, ctypes.byref(self._handle))
         finally:
             _capi.goal_options_free(options)
@@ -85,6 +102,55 @@ class Graph:
         self.node_count = self._count(_capi.goal_graph_node_count)
         self.initializer_count = self._count(_capi.goal_graph_initializer_count)
         self.diagnostics = self._diagnostics()
+
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Runs the graph on `feeds` (input name -> array) and returns {name: array} for the
+        graph's outputs, or for exactly the values named in `outputs` (intermediates included)."""
+        if not self._handle:
+            raise GoalError("the graph is closed")
+        names = list(feeds)
+        arrays = [np.ascontiguousarray(feeds[name]) for name in names]
+        n = len(names)
+        c_names = (ctypes.c_char_p * max(n, 1))(*[name.encode("utf-8") for name in names])
+        dtypes = (ctypes.c_int32 * max(n, 1))()
+        ranks = (ctypes.c_int32 * max(n, 1))()
+        shapes = (ctypes.POINTER(ctypes.c_int64) * max(n, 1))()
+        data = (ctypes.c_void_p * max(n, 1))()
+        keep = []
+        for i, (name, array) in enumerate(zip(names, arrays)):
+            code = _GOAL_DTYPES.get(array.dtype.name)
+            if code is None:
+                raise InvalidArgumentError(f"input '{name}' has dtype {array.dtype}, which libgoal does not take")
+            dims = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+            keep.append(dims)
+            dtypes[i], ranks[i], shapes[i] = code, array.ndim, dims
+            data[i] = array.ctypes.data if array.size else None
+        wanted = list(outputs) if outputs is not None else []
+        c_outputs = (ctypes.c_char_p * max(len(wanted), 1))(*[w.encode("utf-8") for w in wanted])
+        results = ctypes.c_void_p()
+        _capi.goal_graph_run(self._handle, n, c_names, dtypes, ranks, shapes, data, len(wanted),
+                             c_outputs if wanted else None, ctypes.byref(results))
+        try:
+            return self._collect(results)
+        finally:
+            _capi.goal_results_free(results)
+
+    @staticmethod
+    def _collect(results) -> dict[str, np.ndarray]:
+        count = ctypes.c_size_t()
+        _capi.goal_results_count(results, ctypes.byref(count))
+        name, dtype, rank, size = ctypes.c_char_p(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int64()
+        collected = {}
+        for i in range(count.value):
+            _capi.goal_results_info(results, i, ctypes.byref(name), ctypes.byref(dtype), ctypes.byref(rank))
+            shape = []
+            for axis in range(rank.value):
+                _capi.goal_results_dim(results, i, axis, ctypes.byref(size))
+                shape.append(size.value)
+            array = np.empty(shape, dtype=_numpy_dtype(_DTYPE_NAMES[dtype.value]))
+            _capi.goal_results_copy(results, i, array.ctypes.data, array.nbytes, None)
+            collected[_text(name.value)] = array
+        return collected
 
     def close(self) -> None:
         """Releases the graph. Calling it again does nothing."""

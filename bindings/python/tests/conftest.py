@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,9 @@ REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "fixtures"
 HEADER = REPO / "include" / "goal.h"
 
-# Test the library this checkout just built, not a copy an earlier `pip install` left in the
-# package; GOAL_LIBRARY set by the caller still wins.
+# Test this checkout — its Python package and the library it just built — not copies an earlier
+# `pip install` left in site-packages; GOAL_LIBRARY set by the caller still wins.
+sys.path.insert(0, str(REPO / "bindings" / "python"))
 _BUILT = REPO / ".build" / "release" / "libgoal.so"
 if _BUILT.is_file():
     os.environ.setdefault("GOAL_LIBRARY", str(_BUILT))

@@ -1,0 +1,124 @@
+// MatMul (NumPy matmul semantics) and Gemm, on BLAS.
+
+struct MatMulKernel: Kernel {
+    let label: String
+    init(_ node: Node) { label = node.label }
+
+    func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
+        let a0 = try inputs.required(0, label), b0 = try inputs.required(1, label)
+        try requireDType(a0, [.float32], label, "A")
+        try requireDType(b0, [.float32], label, "B")
+        return [try matmul(a0, b0, context, label)]
+    }
+}
+
+/// NumPy matmul: 1-D operands are promoted to matrices (and the added axis removed after),
+/// batch axes broadcast.
+func matmul(_ a0: Tensor, _ b0: Tensor, _ context: ExecutionContext, _ label: String) throws(GoalError) -> Tensor {
+    guard a0.rank >= 1, b0.rank >= 1 else {
+        throw GoalError(.invalidArgument, "\(label): MatMul needs operands of rank 1 or more")
+    }
+    let a = a0.rank == 1 ? a0.reshaped([1, a0.shape[0]]) : a0
+    let b = b0.rank == 1 ? b0.reshaped([b0.shape[0], 1]) : b0
+    let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1]
+    let n = b.shape[b.rank - 1]
+    guard b.shape[b.rank - 2] == k else {
+        throw GoalError(.invalidArgument, "\(label): MatMul of shapes \(a0.shape) and \(b0.shape): inner sizes \(k) and \(b.shape[b.rank - 2]) differ")
+    }
+    let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
+    let batch = try broadcastShape([aBatch, bBatch], label)
+    var outShape = batch + [m, n]
+    let out = context.tensor(.float32, outShape)
+    let pa = UnsafePointer(a.floats.baseAddress!), pb = UnsafePointer(b.floats.baseAddress!)
+    let po = out.floats.baseAddress!
+    let batches = batch.reduce(1, *)
+
+    if bBatch.reduce(1, *) == 1 {
+        // B is one matrix (the weights case): all of A's rows form one product.
+        let rows = a.count / max(k, 1) * (batches / max(aBatch.reduce(1, *), 1))
+        if aBatch.reduce(1, *) == batches {
+            BLAS.sgemm(transA: false, transB: false, m: rows, n: n, k: k, alpha: 1, a: pa, lda: k, b: pb, ldb: n,
+                       beta: 0, c: po, ldc: n, threads: context.threads)
+        } else {
+            throw GoalError(.internal, "\(label): unexpected MatMul broadcast \(a0.shape) × \(b0.shape)")
+        }
+    } else {
+        let aStrides = broadcastStrides(aBatch, to: batch), bStrides = broadcastStrides(bBatch, to: batch)
+        let batchStrides = contiguousStrides(batch)
+        let mk = m * k, kn = k * n, mn = m * n
+        func offsets(_ i: Int) -> (Int, Int) {
+            var oa = 0, ob = 0, rest = i
+            for d in 0..<batch.count {
+                let idx = rest / batchStrides[d]
+                rest %= batchStrides[d]
+                oa += idx * aStrides[d]
+                ob += idx * bStrides[d]
+            }
+            return (oa * mk, ob * kn)
+        }
+        if batches >= context.threads {
+            parallelChunks(batches, threads: context.threads) { range in
+                for i in range {
+                    let (oa, ob) = offsets(i)
+                    BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: k,
+                               b: pb + ob, ldb: n, beta: 0, c: po + i * mn, ldc: n)
+                }
+            }
+        } else {
+            for i in 0..<batches {
+                let (oa, ob) = offsets(i)
+                BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: k,
+                           b: pb + ob, ldb: n, beta: 0, c: po + i * mn, ldc: n, threads: context.threads)
+            }
+        }
+    }
+    if a0.rank == 1 { outShape.remove(at: outShape.count - 2) }
+    if b0.rank == 1 { outShape.removeLast() }
+    return out.reshaped(outShape)
+}
+
+struct GemmKernel: Kernel {
+    let label: String
+    let transA: Bool, transB: Bool
+    let alpha: Float, beta: Float
+
+    init(_ node: Node) throws(GoalError) {
+        label = node.label
+        transA = try node.int("transA", default: 0) != 0
+        transB = try node.int("transB", default: 0) != 0
+        alpha = try node.float("alpha", default: 1)
+        beta = try node.float("beta", default: 1)
+    }
+
+    func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
+        let a = try inputs.required(0, label), b = try inputs.required(1, label)
+        try requireDType(a, [.float32], label, "A")
+        try requireDType(b, [.float32], label, "B")
+        guard a.rank == 2, b.rank == 2 else {
+            throw GoalError(.invalidArgument, "\(label): Gemm takes matrices, got shapes \(a.shape) and \(b.shape)")
+        }
+        let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
+        let n = transB ? b.shape[0] : b.shape[1], kb = transB ? b.shape[1] : b.shape[0]
+        guard k == kb else {
+            throw GoalError(.invalidArgument, "\(label): Gemm of shapes \(a.shape) and \(b.shape): inner sizes \(k) and \(kb) differ")
+        }
+        let y = context.tensor(.float32, [m, n])
+        var betaForBLAS: Float = 0
+        if let c = inputs.optional(2), beta != 0 {
+            try requireDType(c, [.float32], label, "C")
+            _ = try broadcastShape([c.shape, [m, n]], label)
+            // Y starts as beta·C broadcast to m×n; the product is then added onto it.
+            let walk = BroadcastWalk(out: [m, n], strides: [broadcastStrides(c.shape, to: [m, n])])
+            let pc = c.floats.baseAddress!, py = y.floats.baseAddress!
+            let len = walk.rowLength, sc = walk.innerStride(0), scale = beta
+            walk.visit(rows: 0..<walk.rows) { start, o in
+                for i in 0..<len { py[start + i] = scale * pc[o[0] + i * sc] }
+            }
+            betaForBLAS = 1
+        }
+        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                   a: a.floats.baseAddress!, lda: a.shape[1], b: b.floats.baseAddress!, ldb: b.shape[1],
+                   beta: betaForBLAS, c: y.floats.baseAddress!, ldc: n, threads: context.threads)
+        return [y]
+    }
+}

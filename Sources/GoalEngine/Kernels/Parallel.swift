@@ -1,0 +1,30 @@
+import Dispatch
+
+/// Runs body over 0..<count split into at most `threads` contiguous chunks, in parallel when
+/// there is enough work to pay for it. Dispatch's pool never runs more chunks at once than there
+/// are cores, so concurrent runs never oversubscribe the machine.
+func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    let chunks = min(threads, count / max(minimumPerChunk, 1))
+    if chunks <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    let per = (count + chunks - 1) / chunks
+    withoutActuallyEscaping(body) { body in
+        // The chunks touch disjoint parts of the output; that is what makes this safe.
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let start = c * per
+            let end = min(count, start + per)
+            if start < end { shared.value(start..<end) }
+        }
+    }
+}
+
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Elements per chunk below which elementwise work stays on one thread.
+let elementwiseGrain = 32_768

@@ -1,0 +1,188 @@
+import Glibc
+import Synchronization
+
+/// How a graph is run.
+public struct EngineOptions: Sendable, Equatable {
+    /// Threads for one run, shared by BLAS and every kernel; 0 means one per core.
+    public var threads = 0
+    /// Replace op patterns by fused kernels (MatMul + bias, GELU, ...). Off runs every node as
+    /// the file has it, which tests compare against.
+    public var fuse = true
+
+    public init() {}
+}
+
+/// A caller's tensor for one input: its elements in engine storage, and the ONNX type the caller
+/// gave them as (checked against the type the model declares).
+public struct Feed: Sendable {
+    public let tensor: Tensor
+    public let type: ElementType
+
+    public init(tensor: Tensor, type: ElementType) {
+        self.tensor = tensor
+        self.type = type
+    }
+}
+
+/// A model file prepared to run: operators checked, constants folded, kernels made. Runs may
+/// happen on any number of threads at once; each gets its own buffers.
+public final class Engine: @unchecked Sendable {
+    public let model: ModelFile
+    public let threads: Int
+    let graph: GraphIR
+    private let kernels: [any Kernel]
+    private let producer: [String: Int]
+    private let plans = Mutex<[[String]: Plan]>([:])
+    private let pools = Mutex<[BufferPool]>([])
+
+    private struct Plan {
+        let steps: [Int]
+        /// Values no later step reads, to give back to the pool after each step.
+        let release: [[String]]
+    }
+
+    public init(model: ModelFile, options: EngineOptions = EngineOptions()) throws(GoalError) {
+        BLAS.configure()
+        self.model = model
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        threads = options.threads > 0 ? options.threads : cores
+        let graph = try GraphIR(model: model)
+        try Operators.checkSupported(graph)
+        try ConstantFolding.run(graph)
+        if options.fuse { Fusion.run(graph) }
+        var kernels: [any Kernel] = []
+        var producer: [String: Int] = [:]
+        for (i, node) in graph.nodes.enumerated() {
+            kernels.append(try Operators.kernel(for: node))
+            for name in node.outputs where !name.isEmpty { producer[name] = i }
+        }
+        self.graph = graph
+        self.kernels = kernels
+        self.producer = producer
+    }
+
+    /// The ONNX type a value is reported as: as declared or inferred, else its storage's.
+    public func elementType(of name: String, storage: DType) -> ElementType {
+        let declared = graph.valueTypes[name] ?? graph.constantTypes[name]
+        if let declared, DType(declared) == storage { return declared }
+        return storage.elementType
+    }
+
+    /// The graph's declared outputs, in order.
+    public var graphOutputs: [String] { graph.outputs }
+
+    /// Whether `name` is a value of the graph: an input, a constant, or a node's output.
+    public func hasValue(_ name: String) -> Bool {
+        producer[name] != nil || graph.constants[name] != nil || graph.inputs.contains(name)
+    }
+
+    /// Runs the graph. `outputs` names graph outputs or any intermediate value (nil: the graph's
+    /// outputs); results come back in that order.
+    public func run(_ feeds: [String: Feed], outputs requested: [String]? = nil) throws(GoalError) -> [Tensor] {
+        let names = requested ?? graph.outputs
+        try validate(feeds)
+        for name in names where !hasValue(name) {
+            throw GoalError(.invalidArgument, "'\(name)' is not a value of this graph")
+        }
+        let plan = try self.plan(for: names)
+        let pool = pools.withLock { $0.popLast() } ?? BufferPool()
+        defer { pools.withLock { $0.append(pool) } }
+        let context = ExecutionContext(threads: threads, pool: pool)
+
+        var values: [String: Tensor] = [:]
+        for (name, feed) in feeds { values[name] = feed.tensor }
+        let keep = Set(names)
+        for (k, index) in plan.steps.enumerated() {
+            let node = graph.nodes[index]
+            let inputs: [Tensor?] = node.inputs.map { $0.isEmpty ? nil : (values[$0] ?? graph.constants[$0]) }
+            for (slot, name) in node.inputs.enumerated() where !name.isEmpty && inputs[slot] == nil {
+                throw GoalError(.internal, "\(node.label): input '\(name)' has no value")
+            }
+            let results: [Tensor]
+            do {
+                results = try kernels[index].run(inputs, context)
+            } catch {
+                throw GoalError(error.kind, error.message)
+            }
+            for (name, value) in zip(node.outputs, results) where !name.isEmpty { values[name] = value }
+            for name in plan.release[k] where !keep.contains(name) {
+                var dead = values.removeValue(forKey: name)
+                pool.give(&dead)
+            }
+        }
+        var results: [Tensor] = []
+        for name in names {
+            guard let value = values[name] ?? graph.constants[name] else {
+                throw GoalError(.internal, "no value was computed for '\(name)'")
+            }
+            results.append(value)
+        }
+        return results
+    }
+
+    /// The steps that compute `names`, in graph order, with what can be freed after each.
+    private func plan(for names: [String]) throws(GoalError) -> Plan {
+        if let cached = plans.withLock({ $0[names] }) { return cached }
+        var needed = Set<Int>()
+        var stack = names.compactMap { producer[$0] }
+        while let i = stack.popLast() {
+            guard needed.insert(i).inserted else { continue }
+            for name in graph.nodes[i].inputs where !name.isEmpty {
+                if let p = producer[name] { stack.append(p) }
+            }
+        }
+        let steps = needed.sorted()
+        var lastUse: [String: Int] = [:]
+        for (k, i) in steps.enumerated() {
+            for name in graph.nodes[i].inputs where !name.isEmpty && graph.constants[name] == nil {
+                lastUse[name] = k
+            }
+            // An output nothing reads dies where it is made.
+            for name in graph.nodes[i].outputs where !name.isEmpty && lastUse[name] == nil {
+                lastUse[name] = k
+            }
+        }
+        var release = [[String]](repeating: [], count: steps.count)
+        for (name, k) in lastUse { release[k].append(name) }
+        let plan = Plan(steps: steps, release: release)
+        plans.withLock { $0[names] = plan }
+        return plan
+    }
+
+    /// Every input given once with the declared type, rank and fixed sizes; symbolic sizes
+    /// agree wherever the same symbol appears; no unknown names.
+    private func validate(_ feeds: [String: Feed]) throws(GoalError) {
+        let declared = Dictionary(model.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in feeds.keys where declared[name] == nil {
+            let known = model.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw GoalError(.invalidArgument, "'\(name)' is not an input of this graph (its inputs: \(known))")
+        }
+        var symbols: [String: (Int, String)] = [:]
+        for input in model.inputs {
+            guard let feed = feeds[input.name] else {
+                throw GoalError(.invalidArgument, "input '\(input.name)' is missing")
+            }
+            if input.elementType != .undefined && feed.type != input.elementType {
+                throw GoalError(.invalidArgument, "input '\(input.name)' expects \(input.elementType), got \(feed.type)")
+            }
+            guard let shape = input.shape else { continue }
+            let given = feed.tensor.shape
+            let expected = "[" + shape.map(\.description).joined(separator: ", ") + "]"
+            guard given.count == shape.count else {
+                throw GoalError(.invalidArgument, "input '\(input.name)' expects rank \(shape.count) \(expected), got shape \(given)")
+            }
+            for (axis, (dim, size)) in zip(shape, given).enumerated() {
+                switch dim {
+                case .fixed(let n) where n != size:
+                    throw GoalError(.invalidArgument, "input '\(input.name)' expects size \(n) on axis \(axis) \(expected), got shape \(given)")
+                case .symbolic(let symbol):
+                    if let (seen, owner) = symbols[symbol], seen != size {
+                        throw GoalError(.invalidArgument, "input '\(input.name)' has \(symbol) = \(size) on axis \(axis), but '\(owner)' has \(symbol) = \(seen)")
+                    }
+                    symbols[symbol] = (size, input.name)
+                default: break
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// Memory that holds tensor elements: either allocated here (64-byte aligned, freed with the
+/// object) or borrowed from something that outlives it, such as a model file's weights, which
+/// `owner` keeps alive.
+public final class Storage: @unchecked Sendable {
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+    private let owner: AnyObject?
+
+    /// Fresh, uninitialized memory.
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        owner = nil
+    }
+
+    /// Memory owned by `owner`; never written through by the engine.
+    public init(borrowing pointer: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
+        base = UnsafeMutableRawPointer(mutating: pointer)
+        self.byteCount = byteCount
+        self.owner = owner
+    }
+
+    /// True when this memory was allocated here and may be handed to another tensor once free.
+    var isOwned: Bool { owner == nil }
+
+    deinit {
+        if owner == nil { base.deallocate() }
+    }
+}

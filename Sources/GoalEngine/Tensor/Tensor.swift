@@ -1,0 +1,71 @@
+/// An n-dimensional array of one storage type, in row-major order. A value type over shared
+/// storage: reshaping makes a new Tensor over the same memory, and kernels never write into
+/// their inputs.
+public struct Tensor: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let storage: Storage
+
+    public init(dtype: DType, shape: [Int], storage: Storage) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// A tensor over fresh, uninitialized memory.
+    public init(dtype: DType, shape: [Int]) {
+        self.init(dtype: dtype, shape: shape, storage: Storage(byteCount: shape.reduce(1, *) * dtype.byteWidth))
+    }
+
+    public init(floats: [Float], shape: [Int]) {
+        self.init(dtype: .float32, shape: shape)
+        _ = self.floats.initialize(from: floats)
+    }
+
+    public init(ints: [Int64], shape: [Int]) {
+        self.init(dtype: .int64, shape: shape)
+        _ = self.ints.initialize(from: ints)
+    }
+
+    public init(bools: [Bool], shape: [Int]) {
+        self.init(dtype: .bool, shape: shape)
+        _ = self.bools.initialize(from: bools.map { $0 ? 1 : 0 })
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+    public var rank: Int { shape.count }
+
+    public var floats: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: storage.base.assumingMemoryBound(to: Float.self), count: count)
+    }
+
+    public var ints: UnsafeMutableBufferPointer<Int64> {
+        UnsafeMutableBufferPointer(start: storage.base.assumingMemoryBound(to: Int64.self), count: count)
+    }
+
+    public var bools: UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(start: storage.base.assumingMemoryBound(to: UInt8.self), count: count)
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(dtype: dtype, shape: newShape, storage: storage)
+    }
+
+    /// The elements as integers, for the small index and shape tensors that steer other ops.
+    public func intValues() -> [Int64] {
+        switch dtype {
+        case .int64: Array(ints)
+        case .float32: floats.map { Int64($0) }
+        case .bool: bools.map { Int64($0) }
+        }
+    }
+
+    public func floatValues() -> [Float] {
+        switch dtype {
+        case .float32: Array(floats)
+        case .int64: ints.map { Float($0) }
+        case .bool: bools.map { Float($0) }
+        }
+    }
+}
