@@ -49,7 +49,7 @@ func zipElements<A, B, R>(_ a: Tensor, _ b: Tensor, into out: Tensor, threads: I
 // MARK: - Unary
 
 enum UnaryOp: Sendable {
-    case sqrt, exp, log, neg, abs, erf, tanh, sigmoid, relu, gelu, geluTanh, isNaN, not, identity
+    case sqrt, exp, log, neg, abs, erf, tanh, sigmoid, relu, gelu, geluTanh, quickGelu, isNaN, not, identity
 }
 
 struct UnaryKernel: Kernel {
@@ -107,6 +107,7 @@ struct UnaryKernel: Kernel {
             case .tanh: mapElements(x, into: y, threads: t) { (v: Float) -> Float in tanhf(v) }
             case .sigmoid: mapElements(x, into: y, threads: t) { (v: Float) -> Float in sigmoid(v) }
             case .relu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v > 0 ? v : 0 }
+            case .quickGelu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v * sigmoid(1.702 * v) }
             case .gelu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
             case .geluTanh:
                 mapElements(x, into: y, threads: t) { (v: Float) -> Float in

@@ -66,6 +66,13 @@ enum Operators {
         "Range": { n in RangeKernel(n) },
     ]
 
+    /// Kernels of the patterns Fusion makes; they never appear in a model file.
+    static let fused: [String: KernelFactory] = [
+        "Linear": { n in LinearKernel(n) },
+        "QuickGelu": { n throws(GoalError) in try UnaryKernel(.quickGelu, n) },
+        "Gelu": { n throws(GoalError) in try UnaryKernel(.gelu, n) },
+    ]
+
     /// `If` has no kernel: it is replaced by one of its branches when its condition folds.
     static let structural: Set<String> = ["If"]
 
@@ -74,6 +81,7 @@ enum Operators {
     }
 
     static func kernel(for node: Node) throws(GoalError) -> any Kernel {
+        if node.domain == "goal", let make = fused[node.opType] { return try make(node) }
         guard let make = factories[node.opType], node.domain.isEmpty || node.domain == "ai.onnx" else {
             throw GoalError(.unsupported, "\(node.label): operator \(node.domain.isEmpty ? "" : node.domain + ".")\(node.opType) is not supported")
         }

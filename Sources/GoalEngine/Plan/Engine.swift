@@ -30,16 +30,11 @@ public final class Engine: @unchecked Sendable {
     public let model: ModelFile
     public let threads: Int
     let graph: GraphIR
-    private let kernels: [any Kernel]
-    private let producer: [String: Int]
-    private let plans = Mutex<[[String]: Plan]>([:])
+    /// The nodes as run: fused where options allow.
+    private let program: Program
+    /// The nodes as the file has them, for runs that ask for a value a fusion absorbed.
+    private let plain: Program?
     private let pools = Mutex<[BufferPool]>([])
-
-    private struct Plan {
-        let steps: [Int]
-        /// Values no later step reads, to give back to the pool after each step.
-        let release: [[String]]
-    }
 
     public init(model: ModelFile, options: EngineOptions = EngineOptions()) throws(GoalError) {
         BLAS.configure()
@@ -49,16 +44,16 @@ public final class Engine: @unchecked Sendable {
         let graph = try GraphIR(model: model)
         try Operators.checkSupported(graph)
         try ConstantFolding.run(graph)
-        if options.fuse { Fusion.run(graph) }
-        var kernels: [any Kernel] = []
-        var producer: [String: Int] = [:]
-        for (i, node) in graph.nodes.enumerated() {
-            kernels.append(try Operators.kernel(for: node))
-            for name in node.outputs where !name.isEmpty { producer[name] = i }
+        let unfused = try Program(graph.nodes)
+        if options.fuse {
+            Fusion.run(graph)
+            program = try Program(graph.nodes)
+            plain = unfused
+        } else {
+            program = unfused
+            plain = nil
         }
         self.graph = graph
-        self.kernels = kernels
-        self.producer = producer
     }
 
     /// The ONNX type a value is reported as: as declared or inferred, else its storage's.
@@ -73,7 +68,8 @@ public final class Engine: @unchecked Sendable {
 
     /// Whether `name` is a value of the graph: an input, a constant, or a node's output.
     public func hasValue(_ name: String) -> Bool {
-        producer[name] != nil || graph.constants[name] != nil || graph.inputs.contains(name)
+        graph.constants[name] != nil || graph.inputs.contains(name) || program.producer[name] != nil
+            || plain?.producer[name] != nil
     }
 
     /// Runs the graph. `outputs` names graph outputs or any intermediate value (nil: the graph's
@@ -84,69 +80,11 @@ public final class Engine: @unchecked Sendable {
         for name in names where !hasValue(name) {
             throw GoalError(.invalidArgument, "'\(name)' is not a value of this graph")
         }
-        let plan = try self.plan(for: names)
+        let absorbed = names.contains { graph.constants[$0] == nil && !graph.inputs.contains($0) && program.producer[$0] == nil }
+        let chosen = absorbed ? (plain ?? program) : program
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
         defer { pools.withLock { $0.append(pool) } }
-        let context = ExecutionContext(threads: threads, pool: pool)
-
-        var values: [String: Tensor] = [:]
-        for (name, feed) in feeds { values[name] = feed.tensor }
-        let keep = Set(names)
-        for (k, index) in plan.steps.enumerated() {
-            let node = graph.nodes[index]
-            let inputs: [Tensor?] = node.inputs.map { $0.isEmpty ? nil : (values[$0] ?? graph.constants[$0]) }
-            for (slot, name) in node.inputs.enumerated() where !name.isEmpty && inputs[slot] == nil {
-                throw GoalError(.internal, "\(node.label): input '\(name)' has no value")
-            }
-            let results: [Tensor]
-            do {
-                results = try kernels[index].run(inputs, context)
-            } catch {
-                throw GoalError(error.kind, error.message)
-            }
-            for (name, value) in zip(node.outputs, results) where !name.isEmpty { values[name] = value }
-            for name in plan.release[k] where !keep.contains(name) {
-                var dead = values.removeValue(forKey: name)
-                pool.give(&dead)
-            }
-        }
-        var results: [Tensor] = []
-        for name in names {
-            guard let value = values[name] ?? graph.constants[name] else {
-                throw GoalError(.internal, "no value was computed for '\(name)'")
-            }
-            results.append(value)
-        }
-        return results
-    }
-
-    /// The steps that compute `names`, in graph order, with what can be freed after each.
-    private func plan(for names: [String]) throws(GoalError) -> Plan {
-        if let cached = plans.withLock({ $0[names] }) { return cached }
-        var needed = Set<Int>()
-        var stack = names.compactMap { producer[$0] }
-        while let i = stack.popLast() {
-            guard needed.insert(i).inserted else { continue }
-            for name in graph.nodes[i].inputs where !name.isEmpty {
-                if let p = producer[name] { stack.append(p) }
-            }
-        }
-        let steps = needed.sorted()
-        var lastUse: [String: Int] = [:]
-        for (k, i) in steps.enumerated() {
-            for name in graph.nodes[i].inputs where !name.isEmpty && graph.constants[name] == nil {
-                lastUse[name] = k
-            }
-            // An output nothing reads dies where it is made.
-            for name in graph.nodes[i].outputs where !name.isEmpty && lastUse[name] == nil {
-                lastUse[name] = k
-            }
-        }
-        var release = [[String]](repeating: [], count: steps.count)
-        for (name, k) in lastUse { release[k].append(name) }
-        let plan = Plan(steps: steps, release: release)
-        plans.withLock { $0[names] = plan }
-        return plan
+        return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool))
     }
 
     /// Every input given once with the declared type, rank and fixed sizes; symbolic sizes
@@ -184,5 +122,89 @@ public final class Engine: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// Nodes with their kernels, and the plans that run subsets of them.
+private final class Program: @unchecked Sendable {
+    let nodes: [Node]
+    let kernels: [any Kernel]
+    let producer: [String: Int]
+    private let plans = Mutex<[[String]: Plan]>([:])
+
+    struct Plan {
+        let steps: [Int]
+        /// Values no later step reads, to give back to the pool after each step.
+        let release: [[String]]
+    }
+
+    init(_ nodes: [Node]) throws(GoalError) {
+        var kernels: [any Kernel] = []
+        var producer: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            kernels.append(try Operators.kernel(for: node))
+            for name in node.outputs where !name.isEmpty { producer[name] = i }
+        }
+        self.nodes = nodes
+        self.kernels = kernels
+        self.producer = producer
+    }
+
+    func run(_ feeds: [String: Feed], _ names: [String], _ constants: [String: Tensor],
+             _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
+        let plan = self.plan(for: names, constants)
+        var values: [String: Tensor] = [:]
+        for (name, feed) in feeds { values[name] = feed.tensor }
+        let keep = Set(names)
+        for (k, index) in plan.steps.enumerated() {
+            let node = nodes[index]
+            let inputs: [Tensor?] = node.inputs.map { $0.isEmpty ? nil : (values[$0] ?? constants[$0]) }
+            for (slot, name) in node.inputs.enumerated() where !name.isEmpty && inputs[slot] == nil {
+                throw GoalError(.internal, "\(node.label): input '\(name)' has no value")
+            }
+            let results = try kernels[index].run(inputs, context)
+            for (name, value) in zip(node.outputs, results) where !name.isEmpty { values[name] = value }
+            for name in plan.release[k] where !keep.contains(name) {
+                var dead = values.removeValue(forKey: name)
+                context.pool.give(&dead)
+            }
+        }
+        var results: [Tensor] = []
+        for name in names {
+            guard let value = values[name] ?? constants[name] else {
+                throw GoalError(.internal, "no value was computed for '\(name)'")
+            }
+            results.append(value)
+        }
+        return results
+    }
+
+    /// The steps that compute `names`, in graph order, with what can be freed after each.
+    private func plan(for names: [String], _ constants: [String: Tensor]) -> Plan {
+        if let cached = plans.withLock({ $0[names] }) { return cached }
+        var needed = Set<Int>()
+        var stack = names.compactMap { producer[$0] }
+        while let i = stack.popLast() {
+            guard needed.insert(i).inserted else { continue }
+            for name in nodes[i].inputs where !name.isEmpty {
+                if let p = producer[name] { stack.append(p) }
+            }
+        }
+        let steps = needed.sorted()
+        var lastUse: [String: Int] = [:]
+        for (k, i) in steps.enumerated() {
+            for name in nodes[i].inputs where !name.isEmpty && constants[name] == nil {
+                lastUse[name] = k
+            }
+            // An output nothing reads dies where it is made.
+            for name in nodes[i].outputs where !name.isEmpty && lastUse[name] == nil {
+                lastUse[name] = k
+            }
+        }
+        var release = [[String]](repeating: [], count: steps.count)
+        for (name, k) in lastUse { release[k].append(name) }
+        let plan = Plan(steps: steps, release: release)
+        plans.withLock { $0[names] = plan }
+        return plan
     }
 }

@@ -1,0 +1,38 @@
+import Testing
+
+@testable import GoalEngine
+
+private let fixtures: String = {
+    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/") + "/fixtures/models"
+}()
+
+/// Op types of a fixture's graph after constant folding and, if asked, fusion.
+private func opTypes(_ name: String, fuse: Bool) throws -> [String: Int] {
+    let graph = try GraphIR(model: try ModelFile(path: "\(fixtures)/\(name)/model.onnx"))
+    try ConstantFolding.run(graph)
+    if fuse { Fusion.run(graph) }
+    return graph.nodes.reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
+}
+
+@Suite struct FusionTests {
+    // The fused-versus-unfused parity tests (Python) only mean something if fusions happen.
+    @Test func hfTextFusesLinearAndQuickGelu() throws {
+        let plain = try opTypes("hf_text_ts", fuse: false), fused = try opTypes("hf_text_ts", fuse: true)
+        #expect(fused["QuickGelu"] == plain["Sigmoid"])
+        #expect((fused["Linear"] ?? 0) >= 2 * 6)  // q, k, v, out, fc1, fc2 in each of 2 layers
+        #expect((fused["MatMul"] ?? 0) < (plain["MatMul"] ?? 0))
+    }
+
+    @Test func openClipFusesErfGelu() throws {
+        let plain = try opTypes("openclip_text_ts", fuse: false), fused = try opTypes("openclip_text_ts", fuse: true)
+        #expect(fused["Gelu"] == plain["Erf"])
+        #expect(fused["Erf"] == nil)
+    }
+
+    @Test func constantFoldingRemovesConstantNodes() throws {
+        let folded = try opTypes("hf_text_ts", fuse: false)
+        #expect(folded["Constant"] == nil)
+    }
+}
