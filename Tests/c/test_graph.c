@@ -23,13 +23,13 @@ static void test_version(void) {
 
 static void test_status_strings(void) {
     int s;
-    for (s = GOAL_OK; s <= GOAL_ERR_INTERNAL; s++) {
+    for (s = GOAL_OK; s <= GOAL_ERR_BUFFER_TOO_SMALL; s++) {
         int t;
         CHECK(strcmp(goal_status_string(s), "unknown status") != 0);
         for (t = GOAL_OK; t < s; t++) CHECK(strcmp(goal_status_string(s), goal_status_string(t)) != 0);
     }
     CHECK(strcmp(goal_status_string(-1), "unknown status") == 0);
-    CHECK(strcmp(goal_status_string(GOAL_ERR_INTERNAL + 1), "unknown status") == 0);
+    CHECK(strcmp(goal_status_string(GOAL_ERR_BUFFER_TOO_SMALL + 1), "unknown status") == 0);
 }
 
 static void test_options(void) {
@@ -153,6 +153,83 @@ static void test_open_failures(void) {
     CHECK_CONTAINS(goal_last_error(), "UTF-8");
 }
 
+static void test_run(void) {
+    goal_graph *graph = NULL;
+    goal_results *results = NULL;
+    int64_t ids[77], mask[77];
+    int64_t shape[2] = {1, 77};
+    const char *names[2] = {"input_ids", "attention_mask"};
+    goal_dtype dtypes[2] = {GOAL_DTYPE_INT64, GOAL_DTYPE_INT64};
+    int32_t ranks[2] = {2, 2};
+    const int64_t *shapes[2] = {shape, shape};
+    const void *data[2] = {ids, mask};
+    const char *wanted[1] = {"text_embeds"};
+    size_t count = 0, needed = 0;
+    const char *name = NULL;
+    goal_dtype dtype = 0;
+    int32_t rank = 0;
+    int64_t size = 0;
+    float embedding[16];
+    int i;
+
+    /* A caption of 5 tokens between the fixture's start (998) and end (999) ids, end-padded. */
+    for (i = 0; i < 77; i++) {
+        ids[i] = i == 0 ? 998 : (i <= 5 ? 10 + i : 999);
+        mask[i] = i <= 6;
+    }
+    CHECK_STATUS(goal_graph_open(fixture("models/hf_text_ts/model.onnx"), NULL, &graph), GOAL_OK);
+    if (!graph) return;
+
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_OK);
+    CHECK_STATUS(goal_results_count(results, &count), GOAL_OK);
+    CHECK(count == 2);
+    CHECK_STATUS(goal_results_info(results, 0, &name, &dtype, &rank), GOAL_OK);
+    CHECK(name && strcmp(name, "text_embeds") == 0 && dtype == GOAL_DTYPE_FLOAT32 && rank == 2);
+    CHECK_STATUS(goal_results_dim(results, 0, 1, &size), GOAL_OK);
+    CHECK(size == 16);
+    CHECK_STATUS(goal_results_dim(results, 0, 2, &size), GOAL_ERR_INDEX_OUT_OF_RANGE);
+    /* Too small a buffer: its own status, and the size needed. */
+    CHECK_STATUS(goal_results_copy(results, 0, embedding, 8, &needed), GOAL_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed == sizeof embedding);
+    CHECK_STATUS(goal_results_copy(results, 0, NULL, 0, &needed), GOAL_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed == sizeof embedding);
+    CHECK_STATUS(goal_results_copy(results, 0, embedding, sizeof embedding, NULL), GOAL_OK);
+    CHECK(embedding[0] == embedding[0]); /* not NaN */
+    goal_results_free(results);
+    goal_results_free(NULL);
+
+    /* Only what was asked for. */
+    results = NULL;
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 1, wanted, &results), GOAL_OK);
+    CHECK_STATUS(goal_results_count(results, &count), GOAL_OK);
+    CHECK(count == 1);
+    goal_results_free(results);
+
+    /* Mistakes name the input and what was expected; the out-parameter stays NULL. */
+    results = (goal_results *)(uintptr_t)1;
+    CHECK_STATUS(goal_graph_run(graph, 1, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK(results == NULL);
+    CHECK_CONTAINS(goal_last_error(), "attention_mask");
+    dtypes[0] = GOAL_DTYPE_INT32;
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(goal_last_error(), "expects int64, got int32");
+    dtypes[0] = GOAL_DTYPE_INT64;
+    ranks[1] = 1;
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(goal_last_error(), "attention_mask");
+    ranks[1] = 2;
+    names[1] = "attention";
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(goal_last_error(), "'attention' is not an input");
+    names[1] = "attention_mask";
+    wanted[0] = "no such value";
+    CHECK_STATUS(goal_graph_run(graph, 2, names, dtypes, ranks, shapes, data, 1, wanted, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(goal_last_error(), "no such value");
+    CHECK_STATUS(goal_graph_run(graph, 2, NULL, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(goal_graph_run(NULL, 2, names, dtypes, ranks, shapes, data, 0, NULL, &results), GOAL_ERR_INVALID_ARGUMENT);
+    goal_graph_free(graph);
+}
+
 /* goal_last_error is per thread: a failure on another thread leaves ours alone. */
 static void *fail_elsewhere(void *unused) {
     goal_graph *graph = NULL;
@@ -184,6 +261,7 @@ int main(int argc, char **argv) {
     test_signature();
     test_newer_than_libonnx();
     test_open_failures();
+    test_run();
     test_error_is_per_thread();
     return report();
 }

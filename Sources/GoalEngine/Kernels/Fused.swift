@@ -14,7 +14,7 @@ struct LinearKernel: Kernel {
         guard x.rank >= 1, x.shape[x.rank - 1] == k else {
             throw GoalError(.invalidArgument, "\(label): MatMul of shapes \(x.shape) and \(w.shape): inner sizes differ")
         }
-        let rows = x.count / max(k, 1)
+        let rows = x.shape.dropLast().reduce(1, *)
         let y = context.tensor(.float32, Array(x.shape.dropLast()) + [n])
         let py = y.floats.baseAddress!, pb = UnsafePointer(b.floats.baseAddress!)
         for r in 0..<rows { (py + r * n).update(from: pb, count: n) }

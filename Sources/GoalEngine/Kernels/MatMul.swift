@@ -35,7 +35,7 @@ func matmul(_ a0: Tensor, _ b0: Tensor, _ context: ExecutionContext, _ label: St
 
     if bBatch.reduce(1, *) == 1 {
         // B is one matrix (the weights case): all of A's rows form one product.
-        let rows = a.count / max(k, 1) * (batches / max(aBatch.reduce(1, *), 1))
+        let rows = aBatch.reduce(1, *) * m
         if aBatch.reduce(1, *) == batches {
             BLAS.sgemm(transA: false, transB: false, m: rows, n: n, k: k, alpha: 1, a: pa, lda: k, b: pb, ldb: n,
                        beta: 0, c: po, ldc: n, threads: context.threads)

@@ -34,12 +34,15 @@ struct LayerNormalizationKernel: Kernel {
         parallelChunks(rows, threads: context.threads, minimumPerChunk: max(1, 4096 / max(width, 1))) { range in
             for r in range {
                 let row = px + r * width, out = py + r * width
-                var sum: Float = 0
-                for i in 0..<width { sum += row[i] }
-                let mu = sum / Float(width)
-                var sq: Float = 0
-                for i in 0..<width { let d = row[i] - mu; sq += d * d }
-                let inv = 1 / (sq / Float(width) + eps).squareRoot()
+                // Two passes in double: rows far from zero (large mean, small spread) keep
+                // their variance.
+                var sum: Double = 0
+                for i in 0..<width { sum += Double(row[i]) }
+                let mean = sum / Double(width)
+                var sq: Double = 0
+                for i in 0..<width { let d = Double(row[i]) - mean; sq += d * d }
+                let mu = Float(mean)
+                let inv = Float(1 / (sq / Double(width) + Double(eps)).squareRoot())
                 pm[r] = mu
                 pi[r] = inv
                 if let beta {

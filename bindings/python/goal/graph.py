@@ -109,7 +109,8 @@ class Graph:
         if not self._handle:
             raise GoalError("the graph is closed")
         names = list(feeds)
-        arrays = [np.ascontiguousarray(feeds[name]) for name in names]
+        # np.ascontiguousarray would turn a 0-d array into a 1-d one; require() keeps the rank.
+        arrays = [np.require(feeds[name], requirements="C") for name in names]
         n = len(names)
         c_names = (ctypes.c_char_p * max(n, 1))(*[name.encode("utf-8") for name in names])
         dtypes = (ctypes.c_int32 * max(n, 1))()
