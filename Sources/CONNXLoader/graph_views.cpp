@@ -109,14 +109,24 @@ const ox_graph *GraphViews::build(const onnx::GraphProto &g) {
     view.nodes = keep(std::move(nodes));
 
     std::vector<const char *> inputs, outputs, typed;
-    std::vector<int32_t> types;
+    std::vector<int32_t> types, ranks;
+    std::vector<const ox_dim *> dims;
     for (const auto &v : g.input())
         if (!initializer_names.count(v.name())) inputs.push_back(v.name().c_str());
     for (const auto &v : g.output()) outputs.push_back(v.name().c_str());
     auto note_type = [&](const onnx::ValueInfoProto &v) {
         if (v.type().has_tensor_type() && v.type().tensor_type().elem_type() != 0) {
+            const auto &tensor = v.type().tensor_type();
             typed.push_back(v.name().c_str());
-            types.push_back(v.type().tensor_type().elem_type());
+            types.push_back(tensor.elem_type());
+            std::vector<ox_dim> shape;
+            for (const auto &d : tensor.shape().dim()) {
+                if (d.has_dim_value()) shape.push_back(ox_dim{d.dim_value(), nullptr});
+                else shape.push_back(ox_dim{-1, d.has_dim_param() && !d.dim_param().empty() ? d.dim_param().c_str() : nullptr});
+            }
+            ranks.push_back(tensor.has_shape() ? (int32_t)shape.size() : -1);
+            dims_.push_back(std::move(shape));
+            dims.push_back(dims_.back().data());
         }
     };
     for (const auto &v : g.input()) note_type(v);
@@ -129,6 +139,9 @@ const ox_graph *GraphViews::build(const onnx::GraphProto &g) {
     view.typed_count = typed.size();
     view.typed_names = keep(std::move(typed));
     view.typed_types = keep(std::move(types));
+    view.typed_ranks = keep(std::move(ranks));
+    dim_lists_.push_back(std::move(dims));
+    view.typed_dims = dim_lists_.back().data();
 
     graphs_.push_back(view);
     return &graphs_.back();

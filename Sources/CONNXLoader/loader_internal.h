@@ -98,6 +98,8 @@ private:
     std::deque<std::vector<int64_t>> ints_;
     std::deque<std::vector<float>> floats_;
     std::deque<std::vector<int32_t>> types_;
+    std::deque<std::vector<ox_dim>> dims_;
+    std::deque<std::vector<const ox_dim *>> dim_lists_;
 };
 
 }  // namespace goal_loader

@@ -117,6 +117,8 @@ struct ox_graph {
     size_t typed_count;
     const char *const *typed_names;
     const int32_t *typed_types;
+    const int32_t *typed_ranks;          // -1 when no shape is known
+    const ox_dim *const *typed_dims;     // typed_ranks[i] dims each
 };
 
 typedef struct ox_model ox_model;

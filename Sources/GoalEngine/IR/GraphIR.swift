@@ -11,6 +11,8 @@ public final class GraphIR: @unchecked Sendable {
     public var inputs: [String]
     public var outputs: [String]
     public var valueTypes: [String: ElementType]
+    /// Static shapes of values, where the file or a trusted shape inference gives them.
+    public var valueShapes: [String: [Dimension]] = [:]
 
     public init(nodes: [Node], constants: [String: Tensor], constantTypes: [String: ElementType] = [:],
                 inputs: [String], outputs: [String], valueTypes: [String: ElementType]) {
@@ -100,11 +102,20 @@ extension GraphIR {
                               outputs: Self.strings(n.outputs, n.output_count), attributes: attributes))
         }
         var valueTypes: [String: ElementType] = [:]
+        var valueShapes: [String: [Dimension]] = [:]
         for i in 0..<g.typed_count {
-            valueTypes[Self.string(g.typed_names[i])] = ElementType(rawValue: g.typed_types[i])
+            let name = Self.string(g.typed_names[i])
+            valueTypes[name] = ElementType(rawValue: g.typed_types[i])
+            let rank = Int(g.typed_ranks[i])
+            if rank >= 0, let dims = g.typed_dims[i] {
+                valueShapes[name] = (0..<rank).map { k in
+                    dims[k].value >= 0 ? .fixed(dims[k].value) : (dims[k].symbol.map { .symbolic(String(cString: $0)) } ?? .unknown)
+                }
+            }
         }
         self.init(nodes: nodes, constants: constants, constantTypes: constantTypes,
                   inputs: Self.strings(g.inputs, g.input_count), outputs: Self.strings(g.outputs, g.output_count),
                   valueTypes: valueTypes)
+        self.valueShapes = valueShapes
     }
 }

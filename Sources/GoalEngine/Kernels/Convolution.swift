@@ -82,10 +82,9 @@ struct WindowAttributes: Sendable {
     let dilations: [Int]?
     /// [x1_begin, x2_begin, ..., x1_end, x2_end]; ignored unless autoPad is NOTSET.
     let pads: [Int]?
-    /// The number of spatial axes the attributes imply, when any of them is present.
-    let rank: Int?
-
-    init(_ node: Node, requireKernelShape: Bool) throws(GoalError) {
+    /// `rejectPadsWithAutoPad`: whether nonzero pads next to an auto_pad other than NOTSET are an
+    /// error (onnxruntime rejects them on Conv and ignores them on the pools; we do the same).
+    init(_ node: Node, requireKernelShape: Bool, rejectPadsWithAutoPad: Bool) throws(GoalError) {
         let label = node.label
         self.label = label
         switch try node.string("auto_pad", default: "NOTSET") {
@@ -104,17 +103,18 @@ struct WindowAttributes: Sendable {
         if requireKernelShape && kernelShape == nil {
             throw GoalError(.invalidModel, "\(label): attribute 'kernel_shape' is required")
         }
-        if autoPad != .notSet, let p = pads, p.contains(where: { $0 != 0 }) {
-            // The spec forbids both; onnxruntime rejects the node. All-zero pads are harmless.
+        if rejectPadsWithAutoPad, autoPad != .notSet, let p = pads, p.contains(where: { $0 != 0 }) {
+            // The spec forbids both. All-zero pads are harmless.
             throw GoalError(.invalidModel, "\(label): has both auto_pad and nonzero pads")
         }
-        if let p = pads, p.count % 2 != 0 {
+        if autoPad == .notSet, let p = pads, p.count % 2 != 0 {
             throw GoalError(.invalidModel, "\(label): 'pads' has \(p.count) values; it needs a begin and an end value per spatial axis")
         }
         // Whichever attributes are present must agree on the number of spatial axes.
         var rank: Int? = nil
         let counts: [(String, Int?)] = [("kernel_shape", kernelShape?.count), ("strides", strides?.count),
-                                        ("dilations", dilations?.count), ("pads", pads.map { $0.count / 2 })]
+                                        ("dilations", dilations?.count),
+                                        ("pads", autoPad == .notSet ? pads.map { $0.count / 2 } : nil)]
         for (name, count) in counts {
             guard let count else { continue }
             if let r = rank, r != count {
@@ -125,7 +125,6 @@ struct WindowAttributes: Sendable {
         if let r = rank, r != 1 && r != 2 {
             throw GoalError(.unsupported, "\(label): only 1-D and 2-D windows are supported; the attributes describe \(r) spatial axes")
         }
-        self.rank = rank
     }
 
     /// A list attribute as Ints, each in minimum...windowLimit; nil when absent or empty (an
@@ -236,7 +235,7 @@ struct ConvKernel: Kernel {
 
     init(_ node: Node) throws(GoalError) {
         label = node.label
-        window = try WindowAttributes(node, requireKernelShape: false)
+        window = try WindowAttributes(node, requireKernelShape: false, rejectPadsWithAutoPad: true)
         let g = try node.int("group", default: 1)
         guard g >= 1, g <= Int64(windowLimit) else {
             throw GoalError(.invalidModel, "\(label): group is \(g); it must be at least 1")
@@ -486,11 +485,13 @@ private func slideWindow<F: PoolFold>(_ x: Tensor, into y: Tensor, planes: Int, 
                 for ky in rowTaps[oy] {
                     let line = src + (y0 + ky * dh) * width
                     for kx in 0..<kw {
+                        // Every index here was bounded above, so the arithmetic is wrapping (&+,
+                        // &*) to keep overflow checks out of the inner loop.
                         let span = colSpans[kx], off = colOffset[kx]
                         if sx == 1 {
-                            for ox in span { row[ox] = F.fold(row[ox], line[ox + off]) }
+                            for ox in span { row[ox] = F.fold(row[ox], line[ox &+ off]) }
                         } else {
-                            for ox in span { row[ox] = F.fold(row[ox], line[ox * sx + off]) }
+                            for ox in span { row[ox] = F.fold(row[ox], line[ox &* sx &+ off]) }
                         }
                     }
                 }
@@ -528,7 +529,7 @@ struct MaxPoolKernel: Kernel {
         if node.outputs.count > 1, !node.outputs[1].isEmpty {
             throw GoalError(.unsupported, "\(label): MaxPool's Indices output is not supported")
         }
-        window = try WindowAttributes(node, requireKernelShape: true)
+        window = try WindowAttributes(node, requireKernelShape: true, rejectPadsWithAutoPad: false)
         ceilMode = try node.int("ceil_mode", default: 0) != 0
         // storage_order only matters for Indices, which is not produced.
     }
@@ -553,7 +554,7 @@ struct AveragePoolKernel: Kernel {
 
     init(_ node: Node) throws(GoalError) {
         label = node.label
-        window = try WindowAttributes(node, requireKernelShape: true)
+        window = try WindowAttributes(node, requireKernelShape: true, rejectPadsWithAutoPad: false)
         ceilMode = try node.int("ceil_mode", default: 0) != 0
         countIncludePad = try node.int("count_include_pad", default: 0) != 0
     }

@@ -8,8 +8,9 @@ enum ConstantFolding {
     /// Outputs larger than this stay computed at run time rather than held in memory.
     static let maximumFoldedElements = 1 << 24
 
-    static func run(_ graph: GraphIR) throws(GoalError) {
+    static func run(_ graph: GraphIR, trustInferredShapes: Bool = false) throws(GoalError) {
         let context = ExecutionContext(threads: 1, pool: BufferPool())
+        var shapes = ShapeFolding(graph, trustInferredShapes: trustInferredShapes)
         var work = graph.nodes[...]
         var kept: [Node] = []
         kept.reserveCapacity(graph.nodes.count)
@@ -20,7 +21,11 @@ enum ConstantFolding {
             }
             let inputs = node.inputs.filter { !$0.isEmpty }
             guard inputs.allSatisfy({ graph.constants[$0] != nil }) else {
-                kept.append(node)
+                if let known = shapes.fold(node, graph.constants) {
+                    graph.constants[node.outputs[0]] = known[0]
+                } else {
+                    kept.append(node)
+                }
                 continue
             }
             let kernel = try Operators.kernel(for: node)

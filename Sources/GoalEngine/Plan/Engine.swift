@@ -43,7 +43,9 @@ public final class Engine: @unchecked Sendable {
         threads = options.threads > 0 ? options.threads : cores
         let graph = try GraphIR(model: model)
         try Operators.checkSupported(graph)
-        try ConstantFolding.run(graph)
+        // libonnx's inferred shapes are sound only for opsets it knows; declared ones always are.
+        let opset = model.opsets.first { $0.domain == "ai.onnx" }?.version ?? 0
+        try ConstantFolding.run(graph, trustInferredShapes: opset <= ModelFile.libonnxLimits.opset)
         let unfused = try Program(graph.nodes)
         if options.fuse {
             Fusion.run(graph)
