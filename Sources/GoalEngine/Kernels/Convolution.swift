@@ -183,10 +183,12 @@ struct WindowAttributes: Sendable {
                 }
             case .sameUpper, .sameLower:
                 // Output ceil(n / s); the padding that takes is split evenly, the odd element at
-                // the end (SAME_UPPER) or at the beginning (SAME_LOWER). The spec's formula uses
-                // the dilated extent; a negative need (kernel smaller than the stride) is no padding.
+                // the end (SAME_UPPER) or at the beginning (SAME_LOWER). The need is computed with
+                // the dilated extent, as the spec's formula. When the kernel is smaller than the
+                // stride the need can be negative: like onnxruntime, that crops instead, split the
+                // same way with C's truncating division, so windows shift inward.
                 out = ceilDiv(n, s)
-                let total = max(0, (out - 1) * s + extent - n)
+                let total = (out - 1) * s + extent - n
                 pb = autoPad == .sameLower ? (total + 1) / 2 : total / 2
                 pe = total - pb
             }
