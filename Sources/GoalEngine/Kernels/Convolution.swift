@@ -284,7 +284,7 @@ struct ConvKernel: Kernel {
         let p = try checkedProduct([ah.output, aw.output], label)        // output positions per image
         let kk = try checkedProduct([cg, ah.kernel, aw.kernel], label)  // taps per output
         let hw = ah.input * aw.input
-        let y = context.tensor(.float32, outShape)
+        let y = try context.tensor(.float32, outShape)
         let px = UnsafePointer(x.storage.base.assumingMemoryBound(to: Float.self))
         let pw = UnsafePointer(w.storage.base.assumingMemoryBound(to: Float.self))
         let py = y.storage.base.assumingMemoryBound(to: Float.self)
@@ -326,25 +326,34 @@ struct ConvKernel: Kernel {
         let scratchCount = try checkedProduct([kk, p], label)
         let units = n * group
         if group > 1 && units >= context.threads && context.threads > 1 {
-            // Many small groups (depthwise and grouped convolutions): one (image, group) per
-            // task, each with its own scratch, on one thread each, instead of splitting tiny GEMMs.
-            parallelChunks(units, threads: context.threads) { range in
-                let col = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchCount, 1))
-                defer { col.deallocate() }
-                for u in range {
-                    let i = u / group, g = u % group
-                    im2col(px + (i * c + g * cg) * hw, channels: cg, ah, aw, into: col, rows: 0..<kk)
-                    BLAS.sgemm(transA: false, transB: false, m: mg, n: p, k: kk, alpha: 1,
-                               a: pw + g * mg * kk, lda: kk, b: col, ldb: p,
-                               beta: beta, c: py + (i * m + g * mg) * p, ldc: p)
+            // Many small groups (depthwise and grouped convolutions): (image, group) pairs split
+            // into one task per thread, each task with its own slice of scratch and single-threaded
+            // GEMMs, instead of splitting tiny GEMMs across threads. The scratch is taken here, on
+            // the calling thread, since the pool is not shared between threads.
+            let tasks = context.threads
+            let perTask = (units + tasks - 1) / tasks
+            var scratch: Tensor? = try context.tensor(.float32, [try checkedProduct([tasks, scratchCount], label)])
+            defer { context.pool.give(&scratch) }
+            guard let colTensor = scratch else { return [y] }
+            let cols = colTensor.storage.base.assumingMemoryBound(to: Float.self)
+            parallelChunks(tasks, threads: tasks) { taskRange in
+                for task in taskRange {
+                    let col = cols + task * scratchCount
+                    for u in min(units, task * perTask)..<min(units, (task + 1) * perTask) {
+                        let i = u / group, g = u % group
+                        im2col(px + (i * c + g * cg) * hw, ah, aw, into: col, rows: 0..<kk)
+                        BLAS.sgemm(transA: false, transB: false, m: mg, n: p, k: kk, alpha: 1,
+                                   a: pw + g * mg * kk, lda: kk, b: col, ldb: p,
+                                   beta: beta, c: py + (i * m + g * mg) * p, ldc: p)
+                    }
                 }
             }
             return [y]
         }
 
         // One (image, group) at a time: im2col split across threads by rows, then a GEMM split
-        // across threads by BLAS.sgemm.
-        var scratch: Tensor? = context.tensor(.float32, [scratchCount])
+        // across threads by BLAS.sgemm. The scratch goes back to the pool when done.
+        var scratch: Tensor? = try context.tensor(.float32, [scratchCount])
         defer { context.pool.give(&scratch) }
         guard let colTensor = scratch else { return [y] }
         let col = colTensor.storage.base.assumingMemoryBound(to: Float.self)
@@ -361,7 +370,7 @@ struct ConvKernel: Kernel {
                                beta: beta, c: dst, ldc: p, threads: context.threads)
                 } else {
                     parallelChunks(kk, threads: context.threads, minimumPerChunk: max(1, elementwiseGrain / p)) { rows in
-                        im2col(src, channels: cg, ah, aw, into: col, rows: rows)
+                        im2col(src, ah, aw, into: col, rows: rows)
                     }
                     BLAS.sgemm(transA: false, transB: false, m: mg, n: p, k: kk, alpha: 1,
                                a: pw + g * mg * kk, lda: kk, b: col, ldb: p,
@@ -376,7 +385,7 @@ struct ConvKernel: Kernel {
 /// Rows `rows` of the im2col matrix of one image's channels (C×H×W at `x`): row
 /// (c·kh + ky)·kw + kx holds, for every output position, the input under tap (ky, kx), or 0
 /// where the tap reads padding. The matrix is (C·kh·kw) × (oh·ow), row-major.
-private func im2col(_ x: UnsafePointer<Float>, channels: Int, _ ah: WindowAxis, _ aw: WindowAxis,
+private func im2col(_ x: UnsafePointer<Float>, _ ah: WindowAxis, _ aw: WindowAxis,
                     into col: UnsafeMutablePointer<Float>, rows: Range<Int>) {
     let oh = ah.output, ow = aw.output, p = oh * ow
     let kh = ah.kernel, kw = aw.kernel
@@ -540,7 +549,7 @@ struct MaxPoolKernel: Kernel {
         let x = try inputs.required(0, label)
         let (axes, outShape) = try poolGeometry(x, window, ceilMode: ceilMode, label)
         let (ah, aw) = planeAxes(axes)
-        let y = context.tensor(.float32, outShape)
+        let y = try context.tensor(.float32, outShape)
         let planes = outShape[0] * outShape[1]
         if planes == 0 { return [y] }
         slideWindow(x, into: y, planes: planes, ah, aw, threads: context.threads, MaxFold.self) { _, _ in }
@@ -565,7 +574,7 @@ struct AveragePoolKernel: Kernel {
         let x = try inputs.required(0, label)
         let (axes, outShape) = try poolGeometry(x, window, ceilMode: ceilMode, label)
         let (ah, aw) = planeAxes(axes)
-        let y = context.tensor(.float32, outShape)
+        let y = try context.tensor(.float32, outShape)
         let planes = outShape[0] * outShape[1]
         if planes == 0 { return [y] }
         let oh = ah.output, ow = aw.output
@@ -603,7 +612,7 @@ struct GlobalAveragePoolKernel: Kernel {
         }
         let planes = x.shape[0] * x.shape[1]
         let size = try checkedProduct(x.shape[2...], label)
-        let y = context.tensor(.float32, Array(x.shape[0..<2]) + [Int](repeating: 1, count: x.rank - 2))
+        let y = try context.tensor(.float32, Array(x.shape[0..<2]) + [Int](repeating: 1, count: x.rank - 2))
         let px = UnsafePointer(x.storage.base.assumingMemoryBound(to: Float.self))
         let py = y.storage.base.assumingMemoryBound(to: Float.self)
         // The mean of no elements is NaN, as NumPy's.
@@ -676,7 +685,7 @@ struct BatchNormalizationKernel: Kernel {
         }
         let inner = try checkedProduct(x.shape[2...], label)
         let planes = x.shape[0] * c
-        let y = context.tensor(.float32, x.shape)
+        let y = try context.tensor(.float32, x.shape)
         let px = UnsafePointer(x.storage.base.assumingMemoryBound(to: Float.self))
         let py = y.storage.base.assumingMemoryBound(to: Float.self)
         a.withUnsafeBufferPointer { a in

@@ -70,33 +70,33 @@ struct UnaryKernel: Kernel {
         let t = context.threads
         switch (op, x.dtype) {
         case (.not, .bool):
-            let y = context.tensor(.bool, x.shape)
+            let y = try context.tensor(.bool, x.shape)
             mapElements(x, into: y, threads: t) { (v: UInt8) -> UInt8 in v == 0 ? 1 : 0 }
             return [y]
         case (.isNaN, .float32):
-            let y = context.tensor(.bool, x.shape)
+            let y = try context.tensor(.bool, x.shape)
             mapElements(x, into: y, threads: t) { (v: Float) -> UInt8 in v.isNaN ? 1 : 0 }
             return [y]
         case (.isNaN, .int64):
-            let y = context.tensor(.bool, x.shape)
+            let y = try context.tensor(.bool, x.shape)
             mapElements(x, into: y, threads: t) { (_: Int64) -> UInt8 in 0 }
             return [y]
         case (.neg, .int64):
-            let y = context.tensor(.int64, x.shape)
+            let y = try context.tensor(.int64, x.shape)
             mapElements(x, into: y, threads: t) { (v: Int64) -> Int64 in 0 &- v }
             return [y]
         case (.abs, .int64):
-            let y = context.tensor(.int64, x.shape)
+            let y = try context.tensor(.int64, x.shape)
             mapElements(x, into: y, threads: t) { (v: Int64) -> Int64 in v < 0 ? 0 &- v : v }
             return [y]
         case (.relu, .int64):
-            let y = context.tensor(.int64, x.shape)
+            let y = try context.tensor(.int64, x.shape)
             mapElements(x, into: y, threads: t) { (v: Int64) -> Int64 in max(v, 0) }
             return [y]
         case (.identity, _):
             return [x]
         case (_, .float32):
-            let y = context.tensor(.float32, x.shape)
+            let y = try context.tensor(.float32, x.shape)
             switch op {
             case .sqrt: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v.squareRoot() }
             case .exp: mapElements(x, into: y, threads: t) { (v: Float) -> Float in expf(v) }
@@ -160,13 +160,13 @@ struct BinaryKernel: Kernel {
     private func apply(_ a: Tensor, _ b0: Tensor, _ context: ExecutionContext) throws(GoalError) -> Tensor {
         var b = b0
         if op == .pow && a.dtype == .float32 && b.dtype != .float32 {
-            b = Tensor(floats: b.floatValues(), shape: b.shape)
+            b = try Tensor(floats: b.floatValues(), shape: b.shape)
         }
         guard a.dtype == b.dtype else {
             throw GoalError(.invalidArgument, "\(label): inputs have types \(a.dtype) and \(b.dtype)")
         }
         let shape = try broadcastShape([a.shape, b.shape], label)
-        let out = context.tensor(a.dtype, shape)
+        let out = try context.tensor(a.dtype, shape)
         let t = context.threads
         switch a.dtype {
         case .float32:
@@ -236,7 +236,7 @@ struct CompareKernel: Kernel {
         guard a.dtype == b.dtype else {
             throw GoalError(.invalidArgument, "\(label): inputs have types \(a.dtype) and \(b.dtype)")
         }
-        let out = context.tensor(.bool, try broadcastShape([a.shape, b.shape], label))
+        let out = try context.tensor(.bool, try broadcastShape([a.shape, b.shape], label))
         let t = context.threads
         switch (op, a.dtype) {
         case (.and, .bool): zipElements(a, b, into: out, threads: t) { (x: UInt8, y: UInt8) -> UInt8 in x != 0 && y != 0 ? 1 : 0 }
@@ -277,7 +277,7 @@ struct WhereKernel: Kernel {
             throw GoalError(.invalidArgument, "\(label): X and Y have types \(x.dtype) and \(y.dtype)")
         }
         let shape = try broadcastShape([c.shape, x.shape, y.shape], label)
-        let out = context.tensor(x.dtype, shape)
+        let out = try context.tensor(x.dtype, shape)
         let walk = BroadcastWalk(out: shape, strides: [c.shape, x.shape, y.shape].map { broadcastStrides($0, to: shape) })
         let w = x.dtype.byteWidth
         let pc = c.storage.base.assumingMemoryBound(to: UInt8.self)
@@ -303,12 +303,12 @@ struct ClipKernel: Kernel {
         switch x.dtype {
         case .float32:
             let lo = low?.floatValues().first ?? -.infinity, hi = high?.floatValues().first ?? .infinity
-            let y = context.tensor(.float32, x.shape)
+            let y = try context.tensor(.float32, x.shape)
             mapElements(x, into: y, threads: context.threads) { (v: Float) -> Float in v.isNaN ? v : Swift.min(Swift.max(v, lo), hi) }
             return [y]
         case .int64:
             let lo = low?.intValues().first ?? .min, hi = high?.intValues().first ?? .max
-            let y = context.tensor(.int64, x.shape)
+            let y = try context.tensor(.int64, x.shape)
             mapElements(x, into: y, threads: context.threads) { (v: Int64) -> Int64 in Swift.min(Swift.max(v, lo), hi) }
             return [y]
         case .bool:
@@ -333,7 +333,7 @@ struct CastKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
         let x = try inputs.required(0, label)
-        let y = context.tensor(dtype, x.shape)
+        let y = try context.tensor(dtype, x.shape)
         let t = context.threads
         switch (x.dtype, dtype) {
         case (.float32, .float32):

@@ -15,7 +15,7 @@ struct LinearKernel: Kernel {
             throw GoalError(.invalidArgument, "\(label): MatMul of shapes \(x.shape) and \(w.shape): inner sizes differ")
         }
         let rows = x.shape.dropLast().reduce(1, *)
-        let y = context.tensor(.float32, Array(x.shape.dropLast()) + [n])
+        let y = try context.tensor(.float32, Array(x.shape.dropLast()) + [n])
         let py = y.floats.baseAddress!, pb = UnsafePointer(b.floats.baseAddress!)
         for r in 0..<rows { (py + r * n).update(from: pb, count: n) }
         BLAS.sgemm(transA: false, transB: false, m: rows, n: n, k: k, alpha: 1, a: x.floats.baseAddress!, lda: k,

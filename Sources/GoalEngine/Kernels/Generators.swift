@@ -7,10 +7,10 @@ struct ConstantKernel: Kernel {
         switch (node.attributes["value"], node.attributes["value_float"], node.attributes["value_floats"],
                 node.attributes["value_int"], node.attributes["value_ints"]) {
         case (.tensor(let t, _)?, _, _, _, _): value = t
-        case (_, .float(let v)?, _, _, _): value = Tensor(floats: [v], shape: [])
-        case (_, _, .floats(let v)?, _, _): value = Tensor(floats: v, shape: [v.count])
-        case (_, _, _, .int(let v)?, _): value = Tensor(ints: [v], shape: [])
-        case (_, _, _, _, .ints(let v)?): value = Tensor(ints: v, shape: [v.count])
+        case (_, .float(let v)?, _, _, _): value = try Tensor(floats: [v], shape: [])
+        case (_, _, .floats(let v)?, _, _): value = try Tensor(floats: v, shape: [v.count])
+        case (_, _, _, .int(let v)?, _): value = try Tensor(ints: [v], shape: [])
+        case (_, _, _, _, .ints(let v)?): value = try Tensor(ints: v, shape: [v.count])
         default: throw GoalError(.unsupported, "\(node.label): only tensor, float(s) and int(s) constants are supported")
         }
     }
@@ -34,7 +34,7 @@ struct ShapeKernel: Kernel {
         func clamp(_ v: Int64) -> Int { Int(min(max(v < 0 ? v + r : v, 0), r)) }
         let s = clamp(start), e = clamp(end ?? r)
         let dims = s < e ? x.shape[s..<e].map(Int64.init) : []
-        return [Tensor(ints: dims, shape: [dims.count])]
+        return [try Tensor(ints: dims, shape: [dims.count])]
     }
 }
 
@@ -48,7 +48,7 @@ struct ConstantOfShapeKernel: Kernel {
             guard t.count == 1 else { throw GoalError(.invalidModel, "\(label): value must hold one element") }
             value = t
         } else {
-            value = Tensor(floats: [0], shape: [1])
+            value = try Tensor(floats: [0], shape: [1])
         }
     }
 
@@ -56,7 +56,7 @@ struct ConstantOfShapeKernel: Kernel {
         guard let spec = try intsInput(inputs, 0, label) else { throw GoalError(.invalidModel, "\(label): shape is required") }
         let shape = spec.map(Int.init)
         guard sizeFits(shape) else { throw GoalError(.invalidArgument, "\(label): shape \(spec) is not a valid size") }
-        return [broadcastCopy(value.reshaped([]), to: shape, context)]
+        return [try broadcastCopy(value.reshaped([]), to: shape, context)]
     }
 }
 
@@ -73,15 +73,17 @@ struct RangeKernel: Kernel {
         case .int64:
             let s = start.ints[0], l = limit.ints[0], d = delta.ints[0]
             guard d != 0 else { throw GoalError(.invalidArgument, "\(label): delta is 0") }
-            let n = max(0, Int(((Double(l) - Double(s)) / Double(d)).rounded(.up)))
-            guard n <= 1 << 32 else { throw GoalError(.invalidArgument, "\(label): the range is too long") }
-            return [Tensor(ints: (0..<n).map { s &+ Int64($0) &* d }, shape: [n])]
+            let length = ((Double(l) - Double(s)) / Double(d)).rounded(.up)
+            guard length <= Double(1 << 32) else { throw GoalError(.invalidArgument, "\(label): the range is too long") }
+            let n = max(0, Int(length))
+            return [try Tensor(ints: (0..<n).map { s &+ Int64($0) &* d }, shape: [n])]
         case .float32:
             let s = start.floats[0], l = limit.floats[0], d = delta.floats[0]
             guard d != 0, s.isFinite, l.isFinite, d.isFinite else { throw GoalError(.invalidArgument, "\(label): invalid range") }
-            let n = max(0, Int((Double(l - s) / Double(d)).rounded(.up)))
-            guard n <= 1 << 32 else { throw GoalError(.invalidArgument, "\(label): the range is too long") }
-            return [Tensor(floats: (0..<n).map { s + Float($0) * d }, shape: [n])]
+            let length = (Double(l - s) / Double(d)).rounded(.up)
+            guard length.isFinite, length <= Double(1 << 32) else { throw GoalError(.invalidArgument, "\(label): the range is too long") }
+            let n = max(0, Int(length))
+            return [try Tensor(floats: (0..<n).map { s + Float($0) * d }, shape: [n])]
         case .bool:
             throw GoalError(.invalidArgument, "\(label): Range does not take bool")
         }

@@ -16,7 +16,7 @@ struct GatherKernel: Kernel {
         let n = data.shape[a]
         let outer = data.shape[..<a].reduce(1, *), inner = data.shape[(a + 1)...].reduce(1, *)
         let shape = Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...])
-        let out = context.tensor(data.dtype, shape)
+        let out = try context.tensor(data.dtype, shape)
         let w = data.dtype.byteWidth, chunk = inner * w
         let idx = indices.ints
         var resolved = [Int](repeating: 0, count: idx.count)
@@ -55,7 +55,7 @@ struct GatherNDKernel: Kernel {
         let batch = data.shape[..<batchDims].reduce(1, *)
         let slice = Array(data.shape[(batchDims + depth)...])
         let shape = Array(indices.shape.dropLast()) + slice
-        let out = context.tensor(data.dtype, shape)
+        let out = try context.tensor(data.dtype, shape)
         let w = data.dtype.byteWidth, chunk = slice.reduce(1, *) * w
         let perBatchData = data.shape[batchDims...].reduce(1, *) * w
         let lookups = indices.count / depth / max(batch, 1)

@@ -19,9 +19,8 @@ public final class ExecutionContext: @unchecked Sendable {
     }
 
     /// An output tensor over memory from the pool, uninitialized.
-    func tensor(_ dtype: DType, _ shape: [Int]) -> Tensor {
-        let bytes = shape.reduce(1, *) * dtype.byteWidth
-        return Tensor(dtype: dtype, shape: shape, storage: pool.take(byteCount: bytes))
+    func tensor(_ dtype: DType, _ shape: [Int]) throws(GoalError) -> Tensor {
+        Tensor(dtype: dtype, shape: shape, storage: try pool.take(byteCount: try byteCount(of: shape, dtype)))
     }
 }
 
@@ -29,12 +28,12 @@ public final class ExecutionContext: @unchecked Sendable {
 final class BufferPool: @unchecked Sendable {
     private var free: [Int: [Storage]] = [:]
 
-    func take(byteCount: Int) -> Storage {
+    func take(byteCount: Int) throws(GoalError) -> Storage {
         if var list = free[byteCount], let storage = list.popLast() {
             free[byteCount] = list
             return storage
         }
-        return Storage(byteCount: byteCount)
+        return try Storage(byteCount: byteCount)
     }
 
     /// Offers a tensor's memory back. Taken only if the engine allocated it and nothing else

@@ -48,6 +48,7 @@ struct ReshapeKernel: Kernel {
                 shape.append(Int(d))
             }
         }
+        guard sizeFits(shape) else { throw GoalError(.invalidArgument, "\(label): shape \(spec) is too large") }
         let known = shape.reduce(1, *)
         if let i = inferred {
             guard known > 0, x.count % known == 0 else {
@@ -144,15 +145,15 @@ struct TransposeKernel: Kernel {
         guard p.count == x.rank, Set(p) == Set(0..<x.rank) else {
             throw GoalError(.invalidArgument, "\(label): perm \(p) is not a permutation of the \(x.rank) axes of \(x.shape)")
         }
-        return [transpose(x, p, context)]
+        return [try transpose(x, p, context)]
     }
 }
 
 /// The tensor with its axes permuted: output axis d is input axis perm[d].
-func transpose(_ x: Tensor, _ perm: [Int], _ context: ExecutionContext) -> Tensor {
+func transpose(_ x: Tensor, _ perm: [Int], _ context: ExecutionContext) throws(GoalError) -> Tensor {
     let outShape = perm.map { x.shape[$0] }
     if perm == Array(0..<x.rank) { return x }
-    let out = context.tensor(x.dtype, outShape)
+    let out = try context.tensor(x.dtype, outShape)
     let inStrides = contiguousStrides(x.shape)
     let strides = perm.map { inStrides[$0] }  // input stride for each output axis
     let w = x.dtype.byteWidth
@@ -202,7 +203,7 @@ struct ConcatKernel: Kernel {
             }
             shape[a] += p.shape[a]
         }
-        let out = context.tensor(first.dtype, shape)
+        let out = try context.tensor(first.dtype, shape)
         let outer = shape[..<a].reduce(1, *)
         let w = first.dtype.byteWidth
         let rowBytes = shape[a...].reduce(1, *) * w
@@ -249,17 +250,19 @@ struct SplitKernel: Kernel {
         let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *)
         let w = x.dtype.byteWidth
         var start = 0
-        return sizes.map { size in
+        var parts: [Tensor] = []
+        for size in sizes {
             var shape = x.shape
             shape[a] = size
-            let out = context.tensor(x.dtype, shape)
+            let out = try context.tensor(x.dtype, shape)
             let chunk = size * inner * w
             for o in 0..<outer where chunk > 0 {
                 (out.storage.base + o * chunk).copyMemory(from: x.storage.base + (o * n + start) * inner * w, byteCount: chunk)
             }
             start += size
-            return out
+            parts.append(out)
         }
+        return parts
     }
 }
 
@@ -289,12 +292,14 @@ struct SliceKernel: Kernel {
             func adjusted(_ v: Int64) -> Int64 { v < 0 ? v &+ n : v }
             let b = s > 0 ? min(max(adjusted(starts[k]), 0), n) : min(max(adjusted(starts[k]), 0), n - 1)
             let e = s > 0 ? min(max(adjusted(ends[k]), 0), n) : min(max(adjusted(ends[k]), -1), n - 1)
-            let count = s > 0 ? (e > b ? (e - b + s - 1) / s : 0) : (b > e ? (b - e + (-s) - 1) / (-s) : 0)
+            // Counted so that no step size, however large, overflows.
+            let count: Int64 = s > 0 ? (e > b ? Int64((UInt64(e - b) - 1) / s.magnitude + 1) : 0)
+                                     : (b > e ? Int64((UInt64(b - e) - 1) / s.magnitude + 1) : 0)
             begin[a] = Int(b)
             step[a] = Int(s)
             shape[a] = Int(count)
         }
-        let out = context.tensor(x.dtype, shape)
+        let out = try context.tensor(x.dtype, shape)
         if out.count == 0 { return [out] }
         let inStrides = contiguousStrides(x.shape)
         var base = 0
@@ -316,8 +321,8 @@ struct SliceKernel: Kernel {
 }
 
 /// Copies `x` broadcast to `shape`.
-func broadcastCopy(_ x: Tensor, to shape: [Int], _ context: ExecutionContext) -> Tensor {
-    let out = context.tensor(x.dtype, shape)
+func broadcastCopy(_ x: Tensor, to shape: [Int], _ context: ExecutionContext) throws(GoalError) -> Tensor {
+    let out = try context.tensor(x.dtype, shape)
     let w = x.dtype.byteWidth
     let walk = BroadcastWalk(out: shape, strides: [broadcastStrides(x.shape, to: shape)])
     let len = walk.rowLength, s = walk.innerStride(0)
@@ -345,7 +350,7 @@ struct ExpandKernel: Kernel {
         guard spec.allSatisfy({ $0 >= 0 }) else { throw GoalError(.invalidArgument, "\(label): shape \(spec) has a negative size") }
         let shape = try broadcastShape([x.shape, spec.map(Int.init)], label)
         guard sizeFits(shape) else { throw GoalError(.invalidArgument, "\(label): shape \(shape) is too large") }
-        return [shape == x.shape ? x : broadcastCopy(x, to: shape, context)]
+        return [shape == x.shape ? x : try broadcastCopy(x, to: shape, context)]
     }
 }
 
@@ -358,9 +363,14 @@ struct TileKernel: Kernel {
         guard let repeats = try intsInput(inputs, 1, label), repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
             throw GoalError(.invalidArgument, "\(label): repeats must hold one non-negative count per axis of \(x.shape)")
         }
-        let shape = zip(x.shape, repeats).map { $0 * Int($1) }
+        var shape: [Int] = []
+        for (d, r) in zip(x.shape, repeats) {
+            let (p, overflow) = d.multipliedReportingOverflow(by: Int(r))
+            guard !overflow else { throw GoalError(.invalidArgument, "\(label): repeats \(repeats) of shape \(x.shape) are too large") }
+            shape.append(p)
+        }
         guard sizeFits(shape) else { throw GoalError(.invalidArgument, "\(label): shape \(shape) is too large") }
-        let out = context.tensor(x.dtype, shape)
+        let out = try context.tensor(x.dtype, shape)
         let inStrides = contiguousStrides(x.shape)
         let w = x.dtype.byteWidth
         let outStrides = contiguousStrides(shape)
@@ -390,7 +400,7 @@ struct TriluKernel: Kernel {
         guard x.rank >= 2 else { throw GoalError(.invalidArgument, "\(label): input must have rank 2 or more") }
         let k = Int(try intsInput(inputs, 1, label)?.first ?? 0)
         let rows = x.shape[x.rank - 2], cols = x.shape[x.rank - 1]
-        let out = context.tensor(x.dtype, x.shape)
+        let out = try context.tensor(x.dtype, x.shape)
         let w = x.dtype.byteWidth
         out.storage.base.copyMemory(from: x.storage.base, byteCount: x.count * w)
         let matrices = x.count / max(rows * cols, 1)

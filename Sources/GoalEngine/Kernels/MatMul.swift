@@ -28,7 +28,7 @@ func matmul(_ a0: Tensor, _ b0: Tensor, _ context: ExecutionContext, _ label: St
     let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
     let batch = try broadcastShape([aBatch, bBatch], label)
     var outShape = batch + [m, n]
-    let out = context.tensor(.float32, outShape)
+    let out = try context.tensor(.float32, outShape)
     let pa = UnsafePointer(a.floats.baseAddress!), pb = UnsafePointer(b.floats.baseAddress!)
     let po = out.floats.baseAddress!
     let batches = batch.reduce(1, *)
@@ -102,7 +102,7 @@ struct GemmKernel: Kernel {
         guard k == kb else {
             throw GoalError(.invalidArgument, "\(label): Gemm of shapes \(a.shape) and \(b.shape): inner sizes \(k) and \(kb) differ")
         }
-        let y = context.tensor(.float32, [m, n])
+        let y = try context.tensor(.float32, [m, n])
         var betaForBLAS: Float = 0
         if let c = inputs.optional(2), beta != 0 {
             try requireDType(c, [.float32], label, "C")

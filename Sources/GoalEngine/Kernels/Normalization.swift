@@ -25,9 +25,9 @@ struct LayerNormalizationKernel: Kernel {
         // Scale and bias broadcast over the normalized axes; expand them to one row each.
         let gamma = try expandRow(scale, to: normalized, "Scale")
         let beta = try bias.map { b throws(GoalError) in try expandRow(b, to: normalized, "B") }
-        let y = context.tensor(.float32, x.shape)
+        let y = try context.tensor(.float32, x.shape)
         let meanShape = Array(x.shape[..<a]) + [Int](repeating: 1, count: x.rank - a)
-        let mean = context.tensor(.float32, meanShape), invStd = context.tensor(.float32, meanShape)
+        let mean = try context.tensor(.float32, meanShape), invStd = try context.tensor(.float32, meanShape)
         let px = x.floats.baseAddress!, py = y.floats.baseAddress!
         let pm = mean.floats.baseAddress!, pi = invStd.floats.baseAddress!
         let eps = epsilon
@@ -89,7 +89,7 @@ struct SoftmaxKernel: Kernel {
         let n = x.rank == 0 ? 1 : x.shape[a]
         let inner = x.rank == 0 ? 1 : x.shape[(a + 1)...].reduce(1, *)
         let outer = x.rank == 0 ? 1 : x.shape[..<a].reduce(1, *)
-        let y = context.tensor(.float32, x.shape)
+        let y = try context.tensor(.float32, x.shape)
         let px = x.floats.baseAddress!, py = y.floats.baseAddress!
         let log = logarithm
         parallelChunks(outer * inner, threads: context.threads, minimumPerChunk: max(1, 4096 / max(n, 1))) { range in

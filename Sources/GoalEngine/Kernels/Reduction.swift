@@ -40,14 +40,14 @@ struct ReduceKernel: Kernel {
             var acc = [Double](repeating: initial, count: outCount)
             let p = x.floats.baseAddress!
             accumulate(x.shape, outStrides) { i, o in acc[o] = combine(acc[o], Double(p[i])) }
-            let out = context.tensor(.float32, outShape)
+            let out = try context.tensor(.float32, outShape)
             for k in 0..<outCount { out.floats[k] = Float(finish(acc[k], groupSize, x.count)) }
             return [out]
         case .int64:
             var acc = [Double](repeating: initial, count: outCount)
             let p = x.ints.baseAddress!
             accumulate(x.shape, outStrides) { i, o in acc[o] = combine(acc[o], Double(p[i])) }
-            let out = context.tensor(.int64, outShape)
+            let out = try context.tensor(.int64, outShape)
             for k in 0..<outCount { out.ints[k] = Int64(clamping: finish(acc[k], groupSize, x.count)) }
             return [out]
         case .bool:
@@ -114,7 +114,7 @@ struct ArgExtremumKernel: Kernel {
         guard n > 0 else { throw GoalError(.invalidArgument, "\(label): the reduced axis is empty") }
         var shape = x.shape
         if keepDims { shape[a] = 1 } else { shape.remove(at: a) }
-        let out = context.tensor(.int64, shape)
+        let out = try context.tensor(.int64, shape)
         let values = x.floatValues()  // int64 indices in CLIP graphs are small; float order is exact there
         for o in 0..<outer {
             for i in 0..<inner {
@@ -152,7 +152,7 @@ struct CumSumKernel: Kernel {
         }
         let a = try normalizedAxis(axisValue, rank: x.rank, label)
         let n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *), outer = x.shape[..<a].reduce(1, *)
-        let out = context.tensor(x.dtype, x.shape)
+        let out = try context.tensor(x.dtype, x.shape)
         func scan<T>(_ src: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ zero: T, _ add: (T, T) -> T) {
             for o in 0..<outer {
                 for i in 0..<inner {

@@ -21,7 +21,7 @@ struct ShapeFolding {
         guard node.domain.isEmpty, node.outputs.count == 1, let result = evaluate(node, constants) else { return nil }
         if result.values.allSatisfy({ $0 != nil }) {
             let ints = result.values.map { $0! }
-            return [Tensor(ints: ints, shape: result.scalar ? [] : [ints.count])]
+            return (try? Tensor(ints: ints, shape: result.scalar ? [] : [ints.count])).map { [$0] }
         }
         partial[node.outputs[0]] = result
         return nil

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Memory that holds tensor elements: either allocated here (64-byte aligned, freed with the
 /// object) or borrowed from something that outlives it, such as a model file's weights, which
 /// `owner` keeps alive.
@@ -6,10 +8,14 @@ public final class Storage: @unchecked Sendable {
     public let byteCount: Int
     private let owner: AnyObject?
 
-    /// Fresh, uninitialized memory.
-    public init(byteCount: Int) {
+    /// Fresh, uninitialized memory; an allocation that fails is an error, not a crash.
+    public init(byteCount: Int) throws(GoalError) {
+        var pointer: UnsafeMutableRawPointer? = nil
+        guard byteCount >= 0, posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
+            throw GoalError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+        }
         self.byteCount = byteCount
-        base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        base = pointer
         owner = nil
     }
 
@@ -24,6 +30,6 @@ public final class Storage: @unchecked Sendable {
     var isOwned: Bool { owner == nil }
 
     deinit {
-        if owner == nil { base.deallocate() }
+        if owner == nil { free(base) }
     }
 }

@@ -13,22 +13,22 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A tensor over fresh, uninitialized memory.
-    public init(dtype: DType, shape: [Int]) {
-        self.init(dtype: dtype, shape: shape, storage: Storage(byteCount: shape.reduce(1, *) * dtype.byteWidth))
+    public init(dtype: DType, shape: [Int]) throws(GoalError) {
+        self.init(dtype: dtype, shape: shape, storage: try Storage(byteCount: try byteCount(of: shape, dtype)))
     }
 
-    public init(floats: [Float], shape: [Int]) {
-        self.init(dtype: .float32, shape: shape)
+    public init(floats: [Float], shape: [Int]) throws(GoalError) {
+        try self.init(dtype: .float32, shape: shape)
         _ = self.floats.initialize(from: floats)
     }
 
-    public init(ints: [Int64], shape: [Int]) {
-        self.init(dtype: .int64, shape: shape)
+    public init(ints: [Int64], shape: [Int]) throws(GoalError) {
+        try self.init(dtype: .int64, shape: shape)
         _ = self.ints.initialize(from: ints)
     }
 
-    public init(bools: [Bool], shape: [Int]) {
-        self.init(dtype: .bool, shape: shape)
+    public init(bools: [Bool], shape: [Int]) throws(GoalError) {
+        try self.init(dtype: .bool, shape: shape)
         _ = self.bools.initialize(from: bools.map { $0 ? 1 : 0 })
     }
 
@@ -68,4 +68,16 @@ public struct Tensor: @unchecked Sendable {
         case .bool: bools.map { Float($0) }
         }
     }
+}
+
+/// Bytes for a tensor of `shape`, or an error when the sizes are negative or their product
+/// overflows: shapes computed from inputs must never trap.
+func byteCount(of shape: [Int], _ dtype: DType) throws(GoalError) -> Int {
+    var total = dtype.byteWidth
+    for d in shape {
+        let (p, overflow) = total.multipliedReportingOverflow(by: d)
+        guard d >= 0, !overflow else { throw GoalError(.outOfMemory, "a tensor of shape \(shape) is too large") }
+        total = p
+    }
+    return total
 }

@@ -38,7 +38,7 @@ extension Tensor {
            Int(bitPattern: base) % width == 0 {
             return Tensor(dtype: dtype, shape: shape, storage: Storage(borrowing: base, byteCount: bytes.count, owner: owner))
         }
-        let out = Tensor(dtype: dtype, shape: shape)
+        let out = try Tensor(dtype: dtype, shape: shape)
         if count == 0 { return out }
         let src = bytes.baseAddress!
         switch type {

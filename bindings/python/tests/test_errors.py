@@ -225,3 +225,45 @@ def test_close_twice_and_context_manager():
     assert graph.inputs  # the signature stays readable
     with goal.Graph(TEXT_MODEL) as graph:
         assert graph.outputs
+
+
+def _single_node(tmp_path, node, inputs, output_type, initializers=()):
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("y", output_type, None)],
+                              list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / f"{node.op_type}.onnx"
+    onnx.save(model, path)
+    return goal.Graph(path, check=False)
+
+
+I64 = onnx.TensorProto.INT64
+F32 = onnx.TensorProto.FLOAT
+
+
+def test_hostile_sizes_are_statuses_not_crashes(tmp_path):
+    x = helper.make_tensor_value_info("x", F32, [4])
+    s = helper.make_tensor_value_info("s", I64, [None])
+    big = np.iinfo(np.int64).max
+    # A step of INT64_MAX picks one element; it must not overflow while counting.
+    with _single_node(tmp_path, helper.make_node("Slice", ["x", "b", "e", "a", "s"], ["y"]), [x, s], F32,
+                      [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+                       (("b", [0]), ("e", [big]), ("a", [0]))]) as g:
+        assert g.run({"x": np.arange(4, dtype=np.float32), "s": np.array([big])})["y"].tolist() == [0.0]
+    # Sizes whose product overflows, or that no memory holds.
+    with _single_node(tmp_path, helper.make_node("Expand", ["x", "s"], ["y"]), [x, s], F32) as g:
+        with pytest.raises((goal.InvalidArgumentError, goal.OutOfMemoryError)):
+            g.run({"x": np.ones(4, np.float32), "s": np.array([big // 2, 4], np.int64)})
+    with _single_node(tmp_path, helper.make_node("Tile", ["x", "s"], ["y"]), [x, s], F32) as g:
+        with pytest.raises((goal.InvalidArgumentError, goal.OutOfMemoryError)):
+            g.run({"x": np.ones(4, np.float32), "s": np.array([big], np.int64)})
+    with _single_node(tmp_path, helper.make_node("ConstantOfShape", ["s"], ["y"]), [s], F32) as g:
+        with pytest.raises((goal.InvalidArgumentError, goal.OutOfMemoryError)):
+            g.run({"s": np.array([1 << 31, 1 << 31, 1 << 31], np.int64)})
+    with _single_node(tmp_path, helper.make_node("Reshape", ["x", "s"], ["y"]), [x, s], F32) as g:
+        with pytest.raises(goal.InvalidArgumentError):
+            g.run({"x": np.ones(4, np.float32), "s": np.array([big, big, -1], np.int64)})
+    r = [helper.make_tensor_value_info(n, I64, []) for n in ("start", "limit", "delta")]
+    with _single_node(tmp_path, helper.make_node("Range", ["start", "limit", "delta"], ["y"]), r, I64) as g:
+        with pytest.raises(goal.InvalidArgumentError, match="too long"):
+            g.run({"start": np.array(-big - 1), "limit": np.array(big), "delta": np.array(1)})
