@@ -2,7 +2,7 @@
 
 Builds Hugging Face CLIP towers at their real sizes with random weights (ViT-B/32 and ViT-B/16
 vision, the 77-token text tower and a 248-token one as in Long-CLIP/GOAL) and open_clip's
-ViT-B-32, exports each with torch's TorchScript and dynamo exporters into a scratch folder, and
+ViT-B-32 and RN50, exports each with torch's TorchScript and dynamo exporters into a scratch folder, and
 prints, per export: the relative error (max |diff| / max |ref|) of every output against PyTorch,
 and the median time per call of libgoal and onnxruntime at batch 1 with the same thread count.
 
@@ -40,14 +40,14 @@ def hf_text(positions):
 
 
 class OpenClipImage(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, architecture):
         super().__init__()
         import open_clip
 
-        self.model = open_clip.create_model("ViT-B-32", pretrained=None).eval()
+        self.model = open_clip.create_model(architecture, pretrained=None).eval()
 
-    def forward(self, image):
-        return self.model.encode_image(image)
+    def forward(self, *args):
+        return self.model.encode_image(args[0])
 
 
 class HFOutputs(torch.nn.Module):
@@ -88,6 +88,9 @@ def export(module, example, names, outputs, path, dynamo):
                           dynamic_axes=dynamic, opset_version=17)
 
 
+ONLY = None
+
+
 def median_time(fn, repeat):
     fn()
     times = []
@@ -98,7 +101,10 @@ def median_time(fn, repeat):
     return statistics.median(times)
 
 
-def check(name, module, feeds, outputs, folder, threads, repeat):
+def check(name, make_module, feeds, outputs, folder, threads, repeat):
+    if ONLY and ONLY not in name:
+        return
+    module = make_module()
     names = list(feeds)
     example = tuple(torch.from_numpy(v) for v in feeds.values())
     with torch.no_grad():
@@ -130,20 +136,24 @@ def main():
     parser.add_argument("--out", default="/tmp/goal-full-size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", help="run only the exports whose name contains this")
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only
     folder = Path(args.out)
     torch.manual_seed(0)
     pixels = {"pixel_values": np.random.default_rng(1).random((2, 3, 224, 224), dtype=np.float32)}
-    check("hf-vit-b32", HFOutputs(hf_vision(32)), pixels, ["image_embeds", "last_hidden_state"], folder,
+    check("hf-vit-b32", lambda: HFOutputs(hf_vision(32)), pixels, ["image_embeds", "last_hidden_state"], folder,
           args.threads, args.repeat)
-    check("hf-vit-b16", HFOutputs(hf_vision(16)), pixels, ["image_embeds", "last_hidden_state"], folder,
+    check("hf-vit-b16", lambda: HFOutputs(hf_vision(16)), pixels, ["image_embeds", "last_hidden_state"], folder,
           args.threads, args.repeat)
-    check("hf-text-77", HFOutputs(hf_text(77)), text_inputs(4, 77), ["text_embeds", "last_hidden_state"], folder,
+    check("hf-text-77", lambda: HFOutputs(hf_text(77)), text_inputs(4, 77), ["text_embeds", "last_hidden_state"], folder,
           args.threads, args.repeat)
-    check("hf-text-248", HFOutputs(hf_text(248)), text_inputs(4, 248), ["text_embeds", "last_hidden_state"], folder,
+    check("hf-text-248", lambda: HFOutputs(hf_text(248)), text_inputs(4, 248), ["text_embeds", "last_hidden_state"], folder,
           args.threads, args.repeat)
-    check("openclip-vit-b32", OpenClipImage(), {"image": pixels["pixel_values"]}, ["image_features"], folder,
-          args.threads, args.repeat)
+    for architecture in ("ViT-B-32", "RN50", "MobileCLIP-S1"):
+        check(f"openclip-{architecture.lower()}", lambda: OpenClipImage(architecture), {"image": pixels["pixel_values"]},
+              ["image_features"], folder, args.threads, args.repeat)
 
 
 if __name__ == "__main__":
