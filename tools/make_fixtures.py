@@ -49,6 +49,7 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "fixtures" / "models"
 BAD_DIR = ROOT / "fixtures" / "bad"
+PATTERNS_DIR = ROOT / "fixtures" / "patterns"
 
 MODEL_SEED = 0  # torch.manual_seed before building every model
 INPUT_SEED = 1234  # a separate generator for the reference inputs
@@ -619,6 +620,44 @@ def make_bad_fixtures():
     (BAD_DIR / "README.md").write_text(BAD_README)
 
 
+def make_pattern_fixtures():
+    """Graphs spelling out, op by op, what newer opsets or fusions do in one node, as exporters
+    write them for older opsets. Small and random; tests compare the engine's fused and unfused
+    runs with onnxruntime on them."""
+    PATTERNS_DIR.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    width = 8
+
+    # LayerNorm as torch.onnx writes it below opset 17, then a linear layer reading its output.
+    def const(name, values):
+        return numpy_helper.from_array(np.asarray(values, dtype=np.float32), name)
+
+    initializers = [const("gamma", rng.normal(1, 0.1, width)), const("beta", rng.normal(0, 0.1, width)),
+                    const("two", 2.0), const("eps", 1e-5), const("w", rng.normal(0, 0.3, (width, 4))),
+                    const("b", rng.normal(0, 0.1, 4))]
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
+        helper.make_node("Sub", ["x", "mean"], ["centered"]),
+        helper.make_node("Pow", ["centered", "two"], ["squared"]),
+        helper.make_node("ReduceMean", ["squared"], ["variance"], axes=[-1]),
+        helper.make_node("Add", ["variance", "eps"], ["shifted"]),
+        helper.make_node("Sqrt", ["shifted"], ["deviation"]),
+        helper.make_node("Div", ["centered", "deviation"], ["normalized"]),
+        helper.make_node("Mul", ["normalized", "gamma"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "beta"], ["y"]),
+        helper.make_node("MatMul", ["y", "w"], ["projected"]),
+        helper.make_node("Add", ["projected", "b"], ["z"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "layernorm_decomposed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5, width])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 5, 4])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], producer_name="make_fixtures")
+    model.ir_version = 7
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, PATTERNS_DIR / "layernorm_decomposed.onnx")
+
+
 def list_files(folder):
     for path in sorted(folder.rglob("*")):
         if path.is_file():
@@ -643,11 +682,13 @@ def main():
         failures = verify_model_fixtures()
 
     make_bad_fixtures()
+    make_pattern_fixtures()
 
     print("\nfiles")
     if not args.bad_only:
         list_files(MODELS_DIR)
     list_files(BAD_DIR)
+    list_files(PATTERNS_DIR)
     total = sum(p.stat().st_size for p in (ROOT / "fixtures").rglob("*") if p.is_file())
     print(f"  {total:>9,}  total under fixtures/")
 

@@ -5,9 +5,11 @@
 /// - MatMul(x, W) + b, W a constant matrix and b a constant row → Linear: GEMM with a bias epilogue.
 /// - x · sigmoid(1.702 · x) → QuickGelu (OpenAI CLIP's activation, in HF exports).
 /// - 0.5 · x · (1 + erf(x / √2)) → Gelu (open_clip's and torch's exact GELU).
+/// - LayerNorm spelled out in nine ops (exports below opset 17) → LayerNormalization.
 enum Fusion {
     static func run(_ graph: GraphIR) {
         var rewriter = Rewriter(graph)
+        rewriter.fuseLayerNorm()
         rewriter.fuseActivations()
         rewriter.fuseLinear()
         graph.nodes = rewriter.result()
@@ -80,6 +82,43 @@ enum Fusion {
                           let root = scalar(div.inputs[1]), abs(root - 1.41421356) < 1e-4 else { continue }
                     replace([mi, ai, ei, di], last: last, with: Node(name: mul.name, opType: "Gelu", domain: "goal",
                                                                      inputs: [x], outputs: mul.outputs))
+                    break
+                }
+            }
+        }
+
+        /// Axes of a ReduceMean that averages only the last axis and keeps it.
+        func meansLastAxis(_ node: Node) -> Bool {
+            let axes = node.input(1).flatMap { graph.constants[$0]?.intValues() } ?? ((try? node.ints("axes")) ?? nil)
+            return axes == [-1] && (try? node.int("keepdims", default: 1)) == 1
+        }
+
+        // y = (x − mean(x)) / sqrt(mean((x − mean(x))²) + ε) · γ + β, as torch.onnx writes it.
+        mutating func fuseLayerNorm() {
+            for last in nodes.indices {
+                guard let addBeta = nodes[last], addBeta.opType == "Add", addBeta.domain.isEmpty, addBeta.inputs.count == 2 else { continue }
+                for (k, scaled) in addBeta.inputs.enumerated() {
+                    let beta = addBeta.inputs[1 - k]
+                    guard graph.constants[beta] != nil, let (mi, mulGamma) = sole(scaled, "Mul"),
+                          let normalized = mulGamma.inputs.first(where: { graph.constants[$0] == nil }),
+                          let gamma = other(mulGamma, than: normalized), graph.constants[gamma] != nil,
+                          let (vi, div) = sole(normalized, "Div"), div.inputs.count == 2,
+                          let (si, sqrt) = sole(div.inputs[1], "Sqrt"),
+                          let (ai, addEps) = sole(sqrt.inputs[0], "Add"),
+                          let varName = addEps.inputs.first(where: { scalar($0) == nil }),
+                          let epsilon = other(addEps, than: varName).flatMap(scalar),
+                          let (ri, variance) = sole(varName, "ReduceMean"), meansLastAxis(variance),
+                          let (pi, square) = sole(variance.inputs[0], "Pow"), square.inputs.count == 2,
+                          scalar(square.inputs[1]) == 2, square.inputs[0] == div.inputs[0],
+                          readers[div.inputs[0]] == 2, let di = producer[div.inputs[0]], let sub = nodes[di],
+                          sub.opType == "Sub", sub.domain.isEmpty, sub.inputs.count == 2,
+                          let (ei, mean) = sole(sub.inputs[1], "ReduceMean"), meansLastAxis(mean),
+                          mean.inputs[0] == sub.inputs[0] else { continue }
+                    let x = sub.inputs[0]
+                    replace([mi, vi, si, ai, ri, pi, di, ei], last: last,
+                            with: Node(name: addBeta.name, opType: "LayerNormalization", inputs: [x, gamma, beta],
+                                       outputs: addBeta.outputs,
+                                       attributes: ["axis": .int(-1), "epsilon": .float(epsilon)]))
                     break
                 }
             }

@@ -116,3 +116,17 @@ def test_threads_option_gives_the_same_results():
         a, b = one.run(feeds), two.run(feeds)
     for key in a:
         assert relative_error(a[key], b[key]) <= 1e-6
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_decomposed_layer_norm_pattern(batch):
+    """LayerNorm spelled out in nine ops (opset 14): fused, unfused and onnxruntime agree."""
+    path = FIXTURES / "patterns" / "layernorm_decomposed.onnx"
+    x = np.random.default_rng(batch).normal(4, 2, (batch, 5, 8)).astype(np.float32)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"x": x})
+    with goal.Graph(path) as fused, goal.Graph(path, fuse=False) as plain:
+        a, b = fused.run({"x": x})["z"], plain.run({"x": x})["z"]
+    assert relative_error(a, expected) <= 1e-5
+    assert relative_error(b, expected) <= 1e-5
+    assert relative_error(a, b) <= 1e-5
