@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 //
 // libgoal: a C-ABI library, written in Swift, that runs CLIP-family ONNX models.
-// Layers (arrows point down only): GoalC -> GoalEngine -> CONNXLoader (C++ over libonnx), COpenBLAS.
+// Layers (arrows point down only): GoalC -> GoalCLIP -> GoalEngine -> CONNXLoader (C++ over
+// libonnx), COpenBLAS; GoalCLIP also reads images (CImageIO) and gzip files (CZlib).
 import PackageDescription
 
 // Release builds of libgoal.so export exactly the functions of include/goal.h and refuse
@@ -29,14 +30,20 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CImageIO", path: "Sources/CImageIO"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CGoalSupport"),
         .target(
             name: "GoalEngine",
             dependencies: ["CONNXLoader", "COpenBLAS"]
         ),
         .target(
+            name: "GoalCLIP",
+            dependencies: ["GoalEngine", "CImageIO", "CZlib"]
+        ),
+        .target(
             name: "GoalC",
-            dependencies: ["GoalEngine", "CGoalSupport"],
+            dependencies: ["GoalEngine", "GoalCLIP", "CGoalSupport"],
             exclude: ["exports.map"],
             linkerSettings: [
                 .unsafeFlags([
@@ -47,6 +54,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GoalEngineTests", dependencies: ["GoalEngine"]),
+        .testTarget(name: "GoalCLIPTests", dependencies: ["GoalCLIP"]),
     ],
     cxxLanguageStandard: .cxx17
 )
