@@ -10,17 +10,6 @@ func intsInput(_ inputs: [Tensor?], _ i: Int, _ label: String) throws(GoalError)
     return Array(t.ints)
 }
 
-func sizeFits(_ shape: [Int]) -> Bool {
-    var total = 1
-    for d in shape {
-        guard d >= 0 else { return false }
-        let (p, overflow) = total.multipliedReportingOverflow(by: d)
-        if overflow || p > (1 << 40) { return false }
-        total = p
-    }
-    return true
-}
-
 struct ReshapeKernel: Kernel {
     let label: String
     let allowZero: Bool

@@ -81,3 +81,10 @@ func byteCount(of shape: [Int], _ dtype: DType) throws(GoalError) -> Int {
     }
     return total
 }
+
+/// Whether a shape computed from inputs is one a kernel may go on to multiply out: no negative
+/// size, no overflow, and at most 2^40 elements.
+func sizeFits(_ shape: [Int]) -> Bool {
+    guard let bytes = try? byteCount(of: shape, .bool) else { return false }
+    return bytes <= 1 << 40
+}
