@@ -2,7 +2,8 @@
 //
 // libgoal: a C-ABI library, written in Swift, that runs CLIP-family ONNX models.
 // Layers (arrows point down only): GoalC -> GoalCLIP -> GoalEngine -> CONNXLoader (C++ over
-// libonnx), COpenBLAS; GoalCLIP also reads images (CImageIO) and gzip files (CZlib).
+// libonnx), COpenBLAS; GoalCLIP also decodes JPEG (CJPEGDecode, C over libjpeg) and reads
+// zlib data (CZlib: gzip vocabularies, PNG).
 import PackageDescription
 
 // Release builds of libgoal.so export exactly the functions of include/goal.h and refuse
@@ -30,7 +31,7 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .systemLibrary(name: "CImageIO", path: "Sources/CImageIO"),
+        .target(name: "CJPEGDecode", linkerSettings: [.linkedLibrary("jpeg")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CGoalSupport"),
         .target(
@@ -39,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "GoalCLIP",
-            dependencies: ["GoalEngine", "CImageIO", "CZlib"]
+            dependencies: ["GoalEngine", "CJPEGDecode", "CZlib"]
         ),
         .target(
             name: "GoalC",
