@@ -2,8 +2,8 @@
 //
 // libgoal: a C-ABI library, written in Swift, that runs CLIP-family ONNX models.
 // Layers (arrows point down only): GoalC -> GoalCLIP -> GoalEngine -> CONNXLoader (C++ over
-// libonnx), COpenBLAS; GoalCLIP also decodes JPEG (CJPEGDecode, C over libjpeg) and reads
-// zlib data (CZlib: gzip vocabularies, PNG).
+// libonnx), COpenBLAS; GoalCLIP also decodes images (CImageDecode: C over libjpeg and libpng)
+// and reads gzip vocabularies (CZlib).
 import PackageDescription
 
 // Release builds of libgoal.so export exactly the functions of include/goal.h and refuse
@@ -31,7 +31,7 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .target(name: "CJPEGDecode", linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "CImageDecode", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CGoalSupport"),
         .target(
@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "GoalCLIP",
-            dependencies: ["GoalEngine", "CJPEGDecode", "CZlib"]
+            dependencies: ["GoalEngine", "CImageDecode", "CZlib"]
         ),
         .target(
             name: "GoalC",

@@ -1,4 +1,4 @@
-import CJPEGDecode
+import CImageDecode
 
 // JPEG through libjpeg(-turbo) with the settings PIL's decoder uses: libjpeg's own guess of the
 // file's colour space, accurate integer IDCT (JDCT_ISLOW) and fancy upsampling (both defaults;
@@ -11,7 +11,7 @@ import CJPEGDecode
 //   division rounded as t = C * nk + 128, (t + (t >> 8)) >> 8.
 // libjpeg warnings about corrupt data are ignored, as PIL ignores them; data ending before the
 // last row ("Premature end of JPEG file") is a truncated file, as in PIL. The libjpeg calls
-// themselves are in C (Sources/CJPEGDecode), where a fatal error can longjmp out.
+// themselves are in C (Sources/CImageDecode), where a fatal error can longjmp out.
 
 func decodeJPEG(_ data: UnsafeRawBufferPointer, pixelLimit: Int) throws(GoalError) -> RGBImage {
     var image = goal_jpeg_image()
