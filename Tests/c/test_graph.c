@@ -48,6 +48,17 @@ static void test_options(void) {
     value = -7;
     CHECK_STATUS(goal_options_get_int(options, 9999, &value), GOAL_ERR_INVALID_ARGUMENT);
     CHECK(value == 0); /* cleared on failure */
+    CHECK_STATUS(goal_options_get_int(options, GOAL_OPTION_THREADS, &value), GOAL_OK);
+    CHECK(value == 0); /* one per core */
+    CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_THREADS, 2), GOAL_OK);
+    CHECK_STATUS(goal_options_get_int(options, GOAL_OPTION_THREADS, &value), GOAL_OK);
+    CHECK(value == 2);
+    CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_THREADS, 5000), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_THREADS, -1), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(goal_options_get_int(options, GOAL_OPTION_FUSE, &value), GOAL_OK);
+    CHECK(value == 1);
+    CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_FUSE, 0), GOAL_OK);
+    CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_FUSE, 3), GOAL_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(goal_options_set_int(NULL, GOAL_OPTION_CHECK_MODEL, 1), GOAL_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(goal_options_new(NULL), GOAL_ERR_INVALID_ARGUMENT);
     goal_options_free(options);
