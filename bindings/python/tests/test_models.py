@@ -130,3 +130,23 @@ def test_decomposed_layer_norm_pattern(batch):
     assert relative_error(a, expected) <= 1e-5
     assert relative_error(b, expected) <= 1e-5
     assert relative_error(a, b) <= 1e-5
+
+
+def test_one_graph_run_from_many_threads_at_once():
+    """goal.h: a graph may be run from any number of threads at once. ctypes drops the GIL during
+    the call, so these runs overlap in the library; each must equal the same run done alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text_feeds, _ = reference("hf_text_ts")
+    image_feeds, _ = reference("hf_vision_ts")
+    jobs = [("hf_text_ts", batch_of(text_feeds, b)) for b in (1, 2, 3, 5)] + \
+           [("hf_vision_ts", batch_of(image_feeds, b)) for b in (1, 2, 4)]
+    with goal.Graph(model_path("hf_text_ts")) as text, goal.Graph(model_path("hf_vision_ts")) as vision:
+        graphs = {"hf_text_ts": text, "hf_vision_ts": vision}
+        alone = [graphs[name].run(feeds) for name, feeds in jobs]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            together = list(pool.map(lambda job: graphs[job[0]].run(job[1]), jobs * 4))
+    for i, outputs in enumerate(together):
+        expected = alone[i % len(jobs)]
+        for key in expected:
+            assert np.array_equal(outputs[key], expected[key]), (jobs[i % len(jobs)][0], key)
