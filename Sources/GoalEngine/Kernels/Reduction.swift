@@ -1,7 +1,7 @@
-// Reductions over axes (ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd), ArgMax/ArgMin,
-// and CumSum.
+// Reductions over axes (ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceL2), ArgMax, and
+// CumSum.
 
-enum ReduceOp: Sendable { case mean, sum, max, min, prod }
+enum ReduceOp: Sendable { case mean, sum, max, min, l2 }
 
 struct ReduceKernel: Kernel {
     let op: ReduceOp
@@ -57,8 +57,7 @@ struct ReduceKernel: Kernel {
 
     private var initial: Double {
         switch op {
-        case .mean, .sum: 0
-        case .prod: 1
+        case .mean, .sum, .l2: 0
         case .max: -.infinity
         case .min: .infinity
         }
@@ -68,14 +67,18 @@ struct ReduceKernel: Kernel {
     private func combine(_ a: Double, _ v: Double) -> Double {
         switch op {
         case .mean, .sum: a + v
-        case .prod: a * v
+        case .l2: a + v * v
         case .max: v.isNaN || a.isNaN ? .nan : Swift.max(a, v)
         case .min: v.isNaN || a.isNaN ? .nan : Swift.min(a, v)
         }
     }
 
     private func finish(_ v: Double, _ group: Int, _ total: Int) -> Double {
-        op == .mean ? (total == 0 ? .nan : v / Double(group)) : v
+        switch op {
+        case .mean: total == 0 ? .nan : v / Double(group)
+        case .l2: v.squareRoot()
+        default: v
+        }
     }
 }
 

@@ -45,6 +45,8 @@ enum Operators {
         "ReduceMean": { n throws(GoalError) in try ReduceKernel(.mean, n) },
         "ReduceSum": { n throws(GoalError) in try ReduceKernel(.sum, n) },
         "ReduceMax": { n throws(GoalError) in try ReduceKernel(.max, n) },
+        "ReduceMin": { n throws(GoalError) in try ReduceKernel(.min, n) },
+        "ReduceL2": { n throws(GoalError) in try ReduceKernel(.l2, n) },
         "ArgMax": { n throws(GoalError) in try ArgExtremumKernel(n, maximum: true) },
         "CumSum": { n throws(GoalError) in try CumSumKernel(n) },
         "Transpose": { n throws(GoalError) in try TransposeKernel(n) },

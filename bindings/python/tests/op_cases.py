@@ -530,7 +530,7 @@ def reduce_cases():
         ("all-keep", None, 1),
         ("all-drop", None, 0),
     ]
-    for name, tol in (("ReduceMean", ACCUM), ("ReduceMax", EXACT)):
+    for name, tol in (("ReduceMean", ACCUM), ("ReduceMax", EXACT), ("ReduceMin", EXACT), ("ReduceL2", ACCUM)):
         for tag, axes, keep in variants:
             attrs = {"keepdims": keep}
             if axes is not None:

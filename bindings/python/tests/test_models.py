@@ -150,3 +150,21 @@ def test_one_graph_run_from_many_threads_at_once():
         expected = alone[i % len(jobs)]
         for key in expected:
             assert np.array_equal(outputs[key], expected[key]), (jobs[i % len(jobs)][0], key)
+
+
+FOLDER_TOWERS = [("hf_ts", "text_model.onnx", "text"), ("hf_ts", "vision_model.onnx", "vision"),
+                 ("hf_248_dynamo", "text_model.onnx", "text"), ("hf_248_dynamo", "vision_model.onnx", "vision"),
+                 ("openclip_immich", "textual/model.onnx", "text"), ("openclip_immich", "visual/model.onnx", "vision")]
+
+
+@pytest.mark.parametrize("folder,file,tower", FOLDER_TOWERS, ids=lambda v: str(v))
+def test_folder_towers_match_pytorch(folder, file, tower):
+    """The towers of the model-folder fixtures (real 49408-token vocabulary, 77 and 248 positions,
+    HF and immich layouts) against the PyTorch outputs stored with them."""
+    data = np.load(FIXTURES / "folders" / folder / "reference.npz")
+    with goal.Graph(FIXTURES / "folders" / folder / file) as graph:
+        feeds = {v.name: data[v.name] for v in graph.inputs}
+        outputs = graph.run(feeds)
+    for name, value in outputs.items():
+        expected = data[f"{tower}.{name}"]
+        assert relative_error(value, expected) <= 1e-4, name

@@ -1,0 +1,556 @@
+#!/usr/bin/env python3
+"""Make the committed model-folder fixtures under fixtures/folders/.
+
+What it writes
+--------------
+Three folders laid out the way users download CLIP ONNX exports, each with tiny random-weight
+towers (seed 0) that use the real CLIP vocabulary (49408 tokens), so `goal.Model(folder)` can
+be tested end to end -- tokenizer, image preprocessing, both towers -- against PyTorch:
+
+fixtures/folders/hf_ts/             HF optimum layout: text_model.onnx, vision_model.onnx
+                                    (TorchScript exporter, opset 17, dynamic batch and sequence),
+                                    tokenizer.json, preprocessor_config.json, config.json
+fixtures/folders/hf_248_dynamo/     the same layout with a 248-position text tower (long-context
+                                    CLIP variants), both towers through the dynamo exporter
+                                    (dynamic batch, sequence fixed at 248), weights embedded
+fixtures/folders/openclip_immich/   immich's layout for an open_clip model: textual/model.onnx,
+                                    visual/model.onnx (TorchScript exporter, output "embedding"),
+                                    bpe_simple_vocab_16e6.txt.gz, open_clip_config.json
+fixtures/folders/*/reference.npz    captions and image file names, the inputs the folder's own
+                                    reference pipeline makes from them (HF tokenizers and
+                                    CLIPImageProcessorPil; open_clip's tokenizer and transform),
+                                    and what the PyTorch modules returned for those inputs
+fixtures/folders/README.md          each folder's layout and what it tests
+
+reference.npz members: `captions` and `image_files` (unicode arrays); the ONNX inputs under
+their ONNX names (`input_ids`, `attention_mask`, `pixel_values`; `text`, `image`); the
+outputs as `<tower>.<ONNX output name>`, tower being `text` or `vision` (both towers have a
+`last_hidden_state`, or an `embedding`, so bare names would collide). Uncompressed, with fixed
+timestamps, written like tools/make_fixtures.py writes its npz files.
+
+After writing, every .onnx is run in onnxruntime on the stored inputs (the whole batch and the
+first row alone, which checks the batch axis is dynamic) and compared with PyTorch's outputs;
+the script prints a table and exits nonzero if any difference is over 1e-4.
+
+This is run by hand when the fixtures need to change, not in CI: the outputs are committed.
+It takes about a minute on two cores.
+
+Needs: numpy, onnx, onnxruntime, torch (with onnxscript for the dynamo exporter), transformers
+(>= 5, for CLIPImageProcessorPil), open_clip_torch (>= 3), tokenizers, Pillow; and the committed
+fixtures/tokenizer/ and fixtures/images/. Tested with torch 2.15, transformers 5.23,
+open_clip_torch 3.3, onnx 1.23, onnxruntime 1.32, tokenizers 0.23.
+
+Run from anywhere:
+    python tools/make_folder_fixtures.py
+"""
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+# Generic helpers (deterministic npz, quiet exporters, the dynamo export with its opset
+# fallback and stack-trace stripping) are shared with the per-model fixtures.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_fixtures import (export_dynamo, export_torchscript, make_wrappers, max_diff,  # noqa: E402
+                           open_session, opset_text, save_embedded, save_npz)
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built locally; never reach the Hub
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS_DIR = ROOT / "fixtures" / "folders"
+TOKENIZER_DIR = ROOT / "fixtures" / "tokenizer"
+IMAGES_DIR = ROOT / "fixtures" / "images"
+
+MODEL_SEED = 0  # torch.manual_seed before building every tower
+TOLERANCE = 1e-4
+
+# The real CLIP vocabulary and special tokens, tiny everything else.
+VOCAB = 49408
+BOS_ID = 49406  # <|startoftext|>
+EOS_ID = 49407  # <|endoftext|>; HF pads with it too, open_clip pads with 0
+HIDDEN = 16
+INTERMEDIATE = 32
+LAYERS = 2
+HEADS = 2
+PROJECTION = 16
+IMAGE_SIZE = 32
+PATCH_SIZE = 8
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+# Different lengths, punctuation and contractions; the last is longer than 77 tokens (so the
+# 77-token folders must truncate it, keeping EOS last) and shorter than 248 (so the 248-token
+# folder takes it whole). main() checks those lengths.
+CAPTIONS = [
+    "a photo of a cat",
+    "It's a dog, isn't it? Yes -- a small, brown dog!",
+    "An astronaut in a white suit floats above the Earth; behind her, the station's "
+    "solar panels glint (brightly) in the sun.",
+    "A long description, as long-context CLIP models are made for: on a quiet Sunday "
+    "morning, a young woman in a red raincoat walks her two dogs along the harbour wall, "
+    "past fishing boats painted blue, green and yellow, while gulls circle overhead and an "
+    "old man on a bench reads yesterday's newspaper. In the distance, a lighthouse stands "
+    "on the rocks; the sky is grey, the sea is calm, and it's just started to rain. She "
+    "doesn't seem to mind, and neither do the dogs, who've found something to sniff.",
+]
+# A wide JPEG, a tall 4:4:4 JPEG and a grayscale PNG (which must be converted to RGB).
+IMAGE_FILES = ["astronaut_wide.jpg", "coffee_tall_444.jpg", "camera_gray.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+def write_json(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def unicode_array(strings):
+    """A fixed-width unicode array: readable without pickle, unlike an object array."""
+    return np.array(strings, dtype=f"<U{max(len(s) for s in strings)}")
+
+
+def run_torch(module, inputs, output_names):
+    """PyTorch's own outputs for the reference (never onnxruntime's)."""
+    import torch
+
+    with torch.no_grad():
+        outputs = module(*[torch.from_numpy(v) for v in inputs.values()])
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    return {name: out.numpy() for name, out in zip(output_names, outputs)}
+
+
+def load_images():
+    from PIL import Image
+
+    images = []
+    for name in IMAGE_FILES:
+        with Image.open(IMAGES_DIR / name) as im:
+            im.load()
+            images.append(im.copy())
+    return images
+
+
+# --------------------------------------------------------------------------------------------
+# Hugging Face folders
+# --------------------------------------------------------------------------------------------
+
+def clip_config(max_positions):
+    """The CLIPConfig of the two towers, as CLIPModel.save_pretrained writes it."""
+    from transformers import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
+
+    # eos_token_id != 2 makes CLIPTextTransformer pool at the first EOS; padding is EOS too,
+    # so the first one is the real end of the caption.
+    text = CLIPTextConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=INTERMEDIATE,
+        num_hidden_layers=LAYERS, num_attention_heads=HEADS, projection_dim=PROJECTION,
+        max_position_embeddings=max_positions,
+        bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=EOS_ID)
+    vision = CLIPVisionConfig(
+        image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, hidden_size=HIDDEN,
+        intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+        projection_dim=PROJECTION)
+    return CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(),
+                      projection_dim=PROJECTION, architectures=["CLIPModel"])
+
+
+def write_hf_configs(folder, config):
+    """config.json and preprocessor_config.json written by transformers itself, so the keys and
+    layout are what a real download has."""
+    from transformers import CLIPImageProcessor
+
+    config.save_pretrained(folder)
+    processor = CLIPImageProcessor(
+        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        do_convert_rgb=True, resample=3, image_mean=CLIP_MEAN, image_std=CLIP_STD)
+    processor.save_pretrained(folder)
+
+
+def hf_tokenize(context_length):
+    """The reference for HF folders: `tokenizers` on the folder's tokenizer.json, special-token
+    spellings treated as text, [BOS ... EOS] truncated keeping EOS last, padded with EOS."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
+    tok.encode_special_tokens = True
+    ids = np.full((len(CAPTIONS), context_length), EOS_ID, dtype=np.int64)
+    mask = np.zeros((len(CAPTIONS), context_length), dtype=np.int64)
+    for row, encoding in enumerate(tok.encode_batch(CAPTIONS)):
+        tokens = encoding.ids  # the post-processor has added BOS and EOS
+        if len(tokens) > context_length:
+            tokens = tokens[:context_length - 1] + [EOS_ID]
+        ids[row, :len(tokens)] = tokens
+        mask[row, :len(tokens)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def hf_pixels(folder):
+    """transformers' PIL-backend CLIP processor, configured from the folder's own
+    preprocessor_config.json (the torchvision backend resizes slightly differently)."""
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    processor = CLIPImageProcessorPil.from_pretrained(str(folder))
+    pixels = processor(load_images(), return_tensors="np")["pixel_values"]
+    return {"pixel_values": np.ascontiguousarray(pixels, dtype=np.float32)}
+
+
+def build_hf_towers(config):
+    """CLIPTextModelWithProjection and CLIPVisionModelWithProjection from the folder's config,
+    each seeded, wrapped to take plain tensors and return (embeds, last_hidden_state)."""
+    import torch
+    from transformers import CLIPTextModelWithProjection, CLIPVisionModelWithProjection
+
+    HFText, HFVision, _, _ = make_wrappers()
+    torch.manual_seed(MODEL_SEED)
+    text = CLIPTextModelWithProjection(config.text_config).eval()
+    torch.manual_seed(MODEL_SEED)
+    vision = CLIPVisionModelWithProjection(config.vision_config).eval()
+    return HFText(text).eval(), HFVision(vision).eval()
+
+
+HF_TEXT_OUTPUTS = ["text_embeds", "last_hidden_state"]
+HF_VISION_OUTPUTS = ["image_embeds", "last_hidden_state"]
+HF_TEXT_AXES = {"input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "text_embeds": {0: "batch"},
+                "last_hidden_state": {0: "batch", 1: "sequence"}}
+HF_VISION_AXES = {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"},
+                  "last_hidden_state": {0: "batch"}}
+
+
+def make_hf_folder(name, max_positions, exporter):
+    """One HF optimum-style folder; returns its [(onnx path, tower)] for verification."""
+    folder = FOLDERS_DIR / name
+    folder.mkdir(parents=True)
+    config = clip_config(max_positions)
+    write_hf_configs(folder, config)
+    shutil.copyfile(TOKENIZER_DIR / "tokenizer.json", folder / "tokenizer.json")
+
+    text_inputs = hf_tokenize(max_positions)
+    pixels = hf_pixels(folder)
+    text, vision = build_hf_towers(config)
+    reference = {"captions": unicode_array(CAPTIONS), "image_files": unicode_array(IMAGE_FILES),
+                 **text_inputs, **pixels}
+
+    import torch
+
+    for file, tower, module, inputs, outputs, axes in (
+            ("text_model.onnx", "text", text, text_inputs, HF_TEXT_OUTPUTS, HF_TEXT_AXES),
+            ("vision_model.onnx", "vision", vision, pixels, HF_VISION_OUTPUTS, HF_VISION_AXES)):
+        result = run_torch(module, inputs, outputs)
+        reference.update({f"{tower}.{k}": v for k, v in result.items()})
+        example = {k: torch.from_numpy(v) for k, v in inputs.items()}
+        if exporter == "torchscript":
+            export_torchscript(module, example, outputs, axes, folder / file)
+        else:
+            # Dynamic batch only: the 248-token context is fixed, as long-context exports ship.
+            save_embedded(export_dynamo(module, example, outputs), folder / file)
+    save_npz(folder / "reference.npz", reference)
+    print(f"  made {name}")
+    return [("text_model.onnx", "text"), ("vision_model.onnx", "vision")]
+
+
+# --------------------------------------------------------------------------------------------
+# open_clip folder (immich layout)
+# --------------------------------------------------------------------------------------------
+
+def open_clip_model_cfg():
+    """The model_cfg of open_clip_config.json: CLIP(**model_cfg) rebuilds the architecture."""
+    return {
+        "embed_dim": PROJECTION,
+        "vision_cfg": {"image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE, "width": HIDDEN,
+                       "layers": LAYERS, "head_width": HIDDEN // HEADS,
+                       "mlp_ratio": INTERMEDIATE / HIDDEN},
+        "text_cfg": {"context_length": 77, "vocab_size": VOCAB, "width": HIDDEN, "heads": HEADS,
+                     "layers": LAYERS, "mlp_ratio": INTERMEDIATE / HIDDEN},
+    }
+
+
+def open_clip_preprocess_cfg():
+    # The keys and defaults of open_clip.transform.PreprocessCfg, at 32 px.
+    return {"size": IMAGE_SIZE, "mode": "RGB", "mean": CLIP_MEAN, "std": CLIP_STD,
+            "interpolation": "bicubic", "resize_mode": "shortest", "fill_color": 0}
+
+
+def make_immich_wrappers():
+    """immich exports encode_text / encode_image with normalize=True and names the output
+    "embedding"; the wrappers give the exporter exactly that."""
+    import torch
+
+    class Text(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, text):
+            return self.model.encode_text(text, normalize=True)
+
+    class Image(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, image):
+            return self.model.encode_image(image, normalize=True)
+
+    return Text, Image
+
+
+def make_openclip_folder(name):
+    import torch
+    from open_clip import image_transform
+    from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
+    from open_clip.tokenizer import SimpleTokenizer
+
+    folder = FOLDERS_DIR / name
+    folder.mkdir(parents=True)
+    model_cfg, preprocess_cfg = open_clip_model_cfg(), open_clip_preprocess_cfg()
+    write_json(folder / "open_clip_config.json",
+               {"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg})
+    shutil.copyfile(TOKENIZER_DIR / "bpe_simple_vocab_16e6.txt.gz",
+                    folder / "bpe_simple_vocab_16e6.txt.gz")
+
+    # The model from the very config just written, so the two cannot drift apart.
+    torch.manual_seed(MODEL_SEED)
+    model = CLIP(embed_dim=model_cfg["embed_dim"],
+                 vision_cfg=CLIPVisionCfg(**model_cfg["vision_cfg"]),
+                 text_cfg=CLIPTextCfg(**model_cfg["text_cfg"])).eval()
+    Text, Image = make_immich_wrappers()
+
+    # open_clip's own tokenizer (on the folder's vocabulary file) and transform are the
+    # reference pipeline: it pads with 0 and pools at argmax(token id), i.e. at EOS.
+    tokenizer = SimpleTokenizer(bpe_path=str(folder / "bpe_simple_vocab_16e6.txt.gz"),
+                                context_length=model_cfg["text_cfg"]["context_length"])
+    text_inputs = {"text": tokenizer(CAPTIONS).numpy().astype(np.int64)}
+    transform = image_transform(preprocess_cfg["size"], is_train=False,
+                                mean=tuple(preprocess_cfg["mean"]), std=tuple(preprocess_cfg["std"]),
+                                resize_mode=preprocess_cfg["resize_mode"],
+                                interpolation=preprocess_cfg["interpolation"])
+    image_inputs = {"image": torch.stack([transform(im) for im in load_images()]).numpy()}
+
+    reference = {"captions": unicode_array(CAPTIONS), "image_files": unicode_array(IMAGE_FILES),
+                 **text_inputs, **image_inputs}
+    for file, tower, module, inputs in (("textual/model.onnx", "text", Text(model).eval(), text_inputs),
+                                        ("visual/model.onnx", "vision", Image(model).eval(), image_inputs)):
+        result = run_torch(module, inputs, ["embedding"])
+        reference.update({f"{tower}.{k}": v for k, v in result.items()})
+        (folder / file).parent.mkdir(parents=True)
+        input_name = next(iter(inputs))
+        export_torchscript(module, {k: torch.from_numpy(v) for k, v in inputs.items()},
+                           ["embedding"], {input_name: {0: "batch"}, "embedding": {0: "batch"}},
+                           folder / file)
+    save_npz(folder / "reference.npz", reference)
+    print(f"  made {name}")
+    return [("textual/model.onnx", "text"), ("visual/model.onnx", "vision")]
+
+
+# --------------------------------------------------------------------------------------------
+# README
+# --------------------------------------------------------------------------------------------
+
+README = """\
+# Model-folder fixtures
+
+Made by `tools/make_folder_fixtures.py` (run by hand; the outputs are committed). Each folder is
+laid out the way users download a CLIP ONNX export, with tiny random-weight towers (seed 0) that
+use the real CLIP vocabulary (49408 tokens, BOS 49406, EOS 49407), so `goal.Model(folder)` can
+be tested end to end against PyTorch.
+
+Towers: text hidden 16, 2 layers, 2 heads, MLP 32, projection 16; vision 32x32 px images,
+8 px patches, hidden 16, 2 layers, 2 heads, MLP 32, projection 16. The preprocessing configs
+really say 32 px.
+
+Every folder has a `reference.npz` (uncompressed, readable without zlib) holding:
+
+- `captions` ({n_captions} strings, unicode array) and `image_files` ({n_images} names in
+  `fixtures/images/`, unicode array): {image_list};
+- the ONNX inputs made from them by the folder's reference pipeline, under their ONNX input
+  names;
+- PyTorch's outputs (the torch modules, not onnxruntime) under `text.<output>` and
+  `vision.<output>`, `<output>` being the ONNX output name.
+
+The captions differ in length, have punctuation and contractions, and the last one is
+{long_tokens} tokens long with BOS and EOS: truncated (EOS kept last) in the 77-token folders,
+whole in the 248-token one.
+
+## `hf_ts/` -- Hugging Face optimum layout, TorchScript exporter
+
+    config.json               CLIPConfig of both towers (CLIPModel.save_pretrained layout)
+    preprocessor_config.json  CLIPImageProcessor: shortest edge 32, crop 32x32, bicubic
+                              (resample 3), CLIP mean/std, do_convert_rgb
+    tokenizer.json            the real CLIP tokenizer (copy of fixtures/tokenizer/tokenizer.json)
+    text_model.onnx           CLIPTextModelWithProjection, opset 17; input_ids, attention_mask
+                              int64 [batch, sequence] -> text_embeds [batch, 16],
+                              last_hidden_state [batch, sequence, 16]; 77 positions
+    vision_model.onnx         CLIPVisionModelWithProjection, opset 17; pixel_values
+                              [batch, 3, 32, 32] -> image_embeds [batch, 16],
+                              last_hidden_state [batch, 17, 16] (declared with symbolic
+                              names for 17 and 16: the TorchScript exporter's doing)
+    reference.npz             input_ids, attention_mask [4, 77], pixel_values [3, 3, 32, 32],
+                              text.text_embeds, text.last_hidden_state,
+                              vision.image_embeds, vision.last_hidden_state
+
+Tests: finding an HF folder by its files, tokenizer.json with `encode_special_tokens` semantics,
+padding with EOS (49407) plus an attention mask, truncation to 77, pooling at the first EOS,
+CLIPImageProcessor preprocessing (PIL backend: `CLIPImageProcessorPil`) including grayscale to
+RGB, and a dynamic sequence axis.
+
+## `hf_248_dynamo/` -- the same layout, 248 positions, dynamo exporter
+
+As `hf_ts/`, but the text tower has 248 position embeddings (as long-context CLIP variants such
+as Long-CLIP do; `max_position_embeddings` 248 in config.json) and both towers come from the
+dynamo exporter (`torch.onnx.export(dynamo=True)`, IR version 10), weights embedded in each
+.onnx. Only the batch axis is dynamic: input_ids and attention_mask are [batch, 248].
+
+Tests: reading the context length from config.json (not assuming 77), padding to 248, no
+truncation of the long caption, and dynamo-exported graphs.
+
+## `openclip_immich/` -- immich's layout for an open_clip model
+
+    open_clip_config.json        model_cfg (embed_dim, vision_cfg, text_cfg: CLIP(**model_cfg)
+                                 rebuilds the towers) and preprocess_cfg (size 32, mean, std,
+                                 bicubic, resize_mode "shortest")
+    bpe_simple_vocab_16e6.txt.gz OpenAI's BPE merges (copy of the one in fixtures/tokenizer/)
+    textual/model.onnx           encode_text(normalize=True); text int64 [batch, 77] ->
+                                 embedding [batch, 16]; TorchScript exporter, opset 17
+    visual/model.onnx            encode_image(normalize=True); image [batch, 3, 32, 32] ->
+                                 embedding [batch, 16]; TorchScript exporter, opset 17
+                                 (both declare embedding [batch, "Divembedding_dim_1"]: the
+                                 width must come from config or the output, not the shape)
+    reference.npz                text [4, 77], image [3, 3, 32, 32], text.embedding,
+                                 vision.embedding
+
+Tests: finding an open_clip folder, open_clip's tokenizer (pads with 0, truncates keeping EOS
+last; the tower pools at argmax(token id)), open_clip's preprocess transform, and outputs that
+are already L2-normalised (as immich exports them).
+
+Layout notes: immich's own exports differ in details these fixtures leave out -- they put a
+`tokenizer.json` (with tokenizer_config.json and special_tokens_map.json) in `textual/`, the
+preprocessing in `visual/preprocess_cfg.json` and the model config in a top-level `config.json`,
+and their current exporter traces text as int32 with batch fixed at 1.
+
+## Licence of the vocabulary files
+
+`tokenizer.json` and `bpe_simple_vocab_16e6.txt.gz` are OpenAI's CLIP vocabulary and merges,
+under the MIT License; see `fixtures/tokenizer/NOTICE.md` for the text and their origin. The
+copies here are byte-identical to the ones there.
+"""
+
+
+def write_readme(long_tokens):
+    (FOLDERS_DIR / "README.md").write_text(README.format(
+        n_captions=len(CAPTIONS), n_images=len(IMAGE_FILES),
+        image_list=", ".join(f"`{n}`" for n in IMAGE_FILES), long_tokens=long_tokens))
+
+
+# --------------------------------------------------------------------------------------------
+# Verification with onnxruntime
+# --------------------------------------------------------------------------------------------
+
+def verify_folder(name, models):
+    """Runs each .onnx on the stored inputs, whole batch and first row alone, against the stored
+    torch outputs; returns (table rows, failures)."""
+    folder = FOLDERS_DIR / name
+    reference = np.load(folder / "reference.npz")
+    rows, failures = [], []
+    for file, tower in models:
+        path = folder / file
+        model = onnx.load(str(path), load_external_data=False)
+        onnx.checker.check_model(model)
+        session = open_session(path)
+        inputs = {i.name: reference[i.name] for i in session.get_inputs()}
+        names = [o.name for o in session.get_outputs()]
+        full = session.run(names, inputs)
+        first = session.run(names, {k: v[:1] for k, v in inputs.items()})
+        worst = 0.0
+        for output, out, out1 in zip(names, full, first):
+            expected = reference[f"{tower}.{output}"]
+            if out.dtype != expected.dtype or out.shape != expected.shape:
+                failures.append(f"{name}/{file} {output}: onnxruntime gave {out.dtype}{out.shape}, "
+                                f"torch {expected.dtype}{expected.shape}")
+                worst = float("inf")
+                continue
+            d = max(max_diff(out, expected), max_diff(out1, expected[:1]))
+            worst = max(worst, d)
+            if not d <= TOLERANCE:
+                failures.append(f"{name}/{file} {output}: max diff {d:.3e} > {TOLERANCE}")
+        rows.append((name, file, model.ir_version, opset_text(model), path.stat().st_size, worst))
+    return rows, failures
+
+
+def check_sequence_axis(name):
+    """hf_ts promises a dynamic sequence axis: the first caption cut to its own length must give
+    the same embedding, and the same hidden states for its tokens (the mask is causal, so later
+    padding cannot change them)."""
+    folder = FOLDERS_DIR / name
+    reference = np.load(folder / "reference.npz")
+    n = int(reference["attention_mask"][0].sum())
+    session = open_session(folder / "text_model.onnx")
+    embeds, hidden = session.run(["text_embeds", "last_hidden_state"],
+                                 {"input_ids": reference["input_ids"][:1, :n],
+                                  "attention_mask": reference["attention_mask"][:1, :n]})
+    d = max(max_diff(embeds, reference["text.text_embeds"][:1]),
+            max_diff(hidden, reference["text.last_hidden_state"][:1, :n]))
+    print(f"  {name}/text_model.onnx with sequence {n}: max diff {d:.2e}")
+    return [] if d <= TOLERANCE else [f"{name}/text_model.onnx at sequence {n}: max diff {d:.3e}"]
+
+
+# --------------------------------------------------------------------------------------------
+
+def check_caption_lengths():
+    """The captions must exercise truncation at 77 and fit in 248; returns the longest length."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
+    tok.encode_special_tokens = True
+    lengths = [len(e.ids) for e in tok.encode_batch(CAPTIONS)]
+    if len(set(lengths)) != len(lengths) or not 77 < lengths[-1] <= 248 or max(lengths[:-1]) > 77:
+        raise SystemExit(f"caption lengths {lengths}: want distinct, only the last over 77, <= 248")
+    return lengths[-1]
+
+
+def main():
+    long_tokens = check_caption_lengths()
+    shutil.rmtree(FOLDERS_DIR, ignore_errors=True)
+    FOLDERS_DIR.mkdir(parents=True)
+
+    print("making folder fixtures")
+    folders = {"hf_ts": make_hf_folder("hf_ts", 77, "torchscript"),
+               "hf_248_dynamo": make_hf_folder("hf_248_dynamo", 248, "dynamo"),
+               "openclip_immich": make_openclip_folder("openclip_immich")}
+    write_readme(long_tokens)
+
+    print("\nverifying with onnxruntime (full batch and first row alone)")
+    rows, failures = [], []
+    for name, models in folders.items():
+        r, f = verify_folder(name, models)
+        rows += r
+        failures += f
+    failures += check_sequence_axis("hf_ts")
+    header = f"{'folder':16} {'file':20} {'ir':>2} {'opsets':24} {'size':>10}  max |ort - torch|"
+    print("\n" + header + "\n" + "-" * len(header))
+    for name, file, ir, opsets, size, worst in rows:
+        print(f"{name:16} {file:20} {ir:>2} {opsets:24} {size:>10,}  {worst:.2e}")
+
+    print("\nfiles")
+    total = 0
+    for path in sorted(FOLDERS_DIR.rglob("*")):
+        if path.is_file():
+            total += path.stat().st_size
+            print(f"  {path.stat().st_size:>10,}  {path.relative_to(ROOT)}")
+    print(f"  {total:>10,}  total under fixtures/folders/")
+
+    if failures:
+        print("\nFAILED:", *failures, sep="\n  ", file=sys.stderr)
+        sys.exit(1)
+    print("\nall folder fixtures verified")
+
+
+if __name__ == "__main__":
+    main()
