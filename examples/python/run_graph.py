@@ -3,7 +3,8 @@
     python examples/python/run_graph.py fixtures/models/hf_vision_ts
 
 Prints each output's shape and its relative error against the PyTorch outputs saved next to the
-model (reference.npz), then reads an intermediate token state by name.
+model (reference.npz), then asks for one output alone by name, the way any value of the graph,
+intermediates included, can be asked for.
 """
 
 import sys
