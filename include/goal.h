@@ -146,7 +146,55 @@ enum {
     GOAL_OPTION_THREADS = 4,
     /* Replace operator patterns by fused kernels (1, default), or run every node as the file
      * has it (0). Results agree within float rounding. */
-    GOAL_OPTION_FUSE = 5
+    GOAL_OPTION_FUSE = 5,
+    /* Models: the conventions text and images are prepared with. GOAL_CONVENTION_AUTO (default)
+     * follows the folder: open_clip_config.json or immich's textual/ + visual/ layout mean
+     * GOAL_CONVENTION_OPENAI, anything else GOAL_CONVENTION_HUGGINGFACE. See goal_model_open. */
+    GOAL_OPTION_CONVENTION = 6,
+    /* Models: what happens to a text longer than the context, one of GOAL_LONG_TEXT_*. */
+    GOAL_OPTION_LONG_TEXT = 7,
+    /* Models: texts or images per run of a tower, 1–4096 (default 16). */
+    GOAL_OPTION_BATCH_SIZE = 8,
+
+    /* String options (goal_options_set_string), for models. Each names one file explicitly; it
+     * overrides what goal_model_open would find in the folder, and with a NULL path to
+     * goal_model_open the files named here are the whole model. */
+    /* The graph of the text tower (or of both towers). */
+    GOAL_OPTION_TEXT_MODEL = 100,
+    /* The graph of the image tower (or of both towers). */
+    GOAL_OPTION_VISION_MODEL = 101,
+    /* The tokenizer: a tokenizer.json, a vocab.json with merges.txt in the same folder, or
+     * OpenAI's bpe_simple_vocab_16e6.txt.gz. */
+    GOAL_OPTION_TOKENIZER = 102,
+    /* The preprocessing: preprocessor_config.json (Hugging Face), preprocess_cfg.json (immich) or
+     * open_clip_config.json. */
+    GOAL_OPTION_PREPROCESSOR_CONFIG = 103,
+    /* Sizes a graph leaves symbolic: config.json (Hugging Face) or open_clip_config.json. */
+    GOAL_OPTION_MODEL_CONFIG = 104
+};
+
+/* Values of GOAL_OPTION_CONVENTION and of GOAL_MODEL_CONVENTION. Pinned.
+ *   Hugging Face: tokenizer.json semantics (NFC, whitespace collapsed, lower-case), sequences
+ *     padded with the end token plus an attention mask, centre crop offset rounded down, as
+ *     CLIPTokenizerFast and CLIPImageProcessor do.
+ *   OpenAI: open_clip's tokenizer (ftfy fixes, HTML unescaped twice, lower-case), sequences
+ *     padded with 0, centre crop offset rounded half to even, as torchvision's CenterCrop does.
+ * Both decode images as PIL's convert("RGB") does: alpha dropped, not composited. */
+enum {
+    GOAL_CONVENTION_AUTO = 0,
+    GOAL_CONVENTION_HUGGINGFACE = 1,
+    GOAL_CONVENTION_OPENAI = 2
+};
+
+/* Values of GOAL_OPTION_LONG_TEXT. Pinned. */
+enum {
+    /* Keep the first tokens and the end token (default; what the references do). */
+    GOAL_LONG_TEXT_TRUNCATE = 0,
+    /* Refuse the text with GOAL_ERR_INVALID_ARGUMENT. */
+    GOAL_LONG_TEXT_FAIL = 1,
+    /* Split a text that does not fit into sentences, encode each (truncated if it alone is too
+     * long), average their normalised embeddings and normalise the mean. */
+    GOAL_LONG_TEXT_SENTENCES = 2
 };
 
 /* A new options object holding every default. *out_options is NULL on failure. */
@@ -157,6 +205,11 @@ GOAL_API void goal_options_free(goal_options *options);
 GOAL_API goal_status goal_options_set_int(goal_options *options, goal_option key, int64_t value);
 /* Reads one option's current value. */
 GOAL_API goal_status goal_options_get_int(const goal_options *options, goal_option key, int64_t *out_value);
+/* Sets a string option (a path); NULL unsets it. The options object keeps a copy. */
+GOAL_API goal_status goal_options_set_string(goal_options *options, goal_option key, const char *value);
+/* Reads a string option: *out_value is NULL when unset, else owned by the options object and
+ * valid until the option is set again or the object is freed. */
+GOAL_API goal_status goal_options_get_string(const goal_options *options, goal_option key, const char **out_value);
 
 /* ==== Graphs: one ONNX file ==================================================================== */
 
@@ -253,6 +306,125 @@ GOAL_API goal_status goal_results_dim(const goal_results *results, size_t index,
  * GOAL_ERR_BUFFER_TOO_SMALL (then nothing is copied; `buffer` may be NULL to ask the size). */
 GOAL_API goal_status goal_results_copy(const goal_results *results, size_t index, void *buffer, size_t capacity,
                                        size_t *out_size);
+
+/* ==== Models ================================================================================= */
+
+/* A CLIP model: tokenizer, preprocessing, and a text tower, an image tower or both. Immutable once
+ * open: every goal_model_* function may be called on the same model from any number of threads
+ * at once. goal_model_free must not race with them. */
+typedef struct goal_model goal_model;
+
+/* Opens a model folder, or one .onnx file (the rest is looked for in its folder), or, with
+ * `path` NULL, exactly the files named by the GOAL_OPTION_* string options.
+ *
+ * In a folder it finds: the graphs (text_model.onnx + vision_model.onnx as Hugging Face optimum
+ * names them, also under onnx/; immich's textual/model.onnx + visual/model.onnx; or one
+ * model.onnx holding both towers), the tokenizer (tokenizer.json, or vocab.json + merges.txt, or
+ * bpe_simple_vocab_16e6.txt.gz; also under textual/ and onnx/), the preprocessing
+ * (preprocessor_config.json, visual/preprocess_cfg.json or open_clip_config.json, else OpenAI
+ * CLIP's defaults) and config.json or open_clip_config.json.
+ *
+ * The context length, embedding size, image size and patch size come from the graphs; a config
+ * file is consulted only for what a graph leaves symbolic. A folder with one tower opens; the
+ * other tower's functions then fail with GOAL_ERR_UNSUPPORTED. Something missing is
+ * GOAL_ERR_NOT_FOUND naming what was looked for; the graphs fail as goal_graph_open does. */
+GOAL_API goal_status goal_model_open(const char *path, const goal_options *options, goal_model **out_model);
+GOAL_API void goal_model_free(goal_model *model);
+
+/* Facts about a model, read with goal_model_get_int. Pinned. */
+typedef int32_t goal_model_key;
+enum {
+    /* Width of the joint embedding space. */
+    GOAL_MODEL_DIM = 1,
+    /* Text positions, start and end tokens included (77, 248, ...); 0 without a text tower. */
+    GOAL_MODEL_CONTEXT_LENGTH = 2,
+    /* Side of the square image the image tower takes; 0 without one. */
+    GOAL_MODEL_IMAGE_SIZE = 3,
+    /* Side of a patch; 0 for towers without a patch grid (ResNets) or without an image tower. */
+    GOAL_MODEL_PATCH_SIZE = 4,
+    /* The convention in use: GOAL_CONVENTION_HUGGINGFACE or GOAL_CONVENTION_OPENAI. */
+    GOAL_MODEL_CONVENTION = 5,
+    /* 1 if the model has a text tower, else 0. */
+    GOAL_MODEL_HAS_TEXT = 6,
+    /* 1 if the model has an image tower, else 0. */
+    GOAL_MODEL_HAS_IMAGE = 7
+};
+GOAL_API goal_status goal_model_get_int(const goal_model *model, goal_model_key key, int64_t *out_value);
+/* The file a model uses for GOAL_OPTION_TEXT_MODEL, _VISION_MODEL, _TOKENIZER,
+ * _PREPROCESSOR_CONFIG or _MODEL_CONFIG; *out_path is NULL when it uses none (for a vocab.json
+ * tokenizer, the vocab.json). Owned by the model. */
+GOAL_API goal_status goal_model_file(const goal_model *model, goal_option key, const char **out_path);
+
+/* Pass as a text length to mean "NUL-terminated". */
+#define GOAL_NUL_TERMINATED ((size_t)-1)
+
+/* ---- Text --------------------------------------------------------------------------------------
+ * Texts are UTF-8, `length` bytes (or GOAL_NUL_TERMINATED); invalid UTF-8 is
+ * GOAL_ERR_INVALID_ARGUMENT. Spelled-out special tokens ("<|endoftext|>") in a text are ordinary
+ * text. */
+
+/* The token ids of a text with the start (49406) and end (49407) tokens, unpadded, at most
+ * `max_tokens` of them with the end token kept last (0: no limit). `out_spans`, if not NULL,
+ * receives two byte offsets per token, [start, end) in the text (the start token's span is empty
+ * at 0, the end token's empty at the end of the text). `capacity` counts tokens; *out_count is
+ * the number of tokens, also with GOAL_ERR_BUFFER_TOO_SMALL (then nothing is written; `out_ids`
+ * may be NULL to ask the count). */
+GOAL_API goal_status goal_model_tokenize(const goal_model *model, const char *text, size_t length,
+                                         size_t max_tokens, int32_t *out_ids, int64_t *out_spans,
+                                         size_t capacity, size_t *out_count);
+
+/* L2-normalised embeddings of `count` texts into `out_embeddings`, count x dim floats row by row
+ * (`capacity` counts floats). `lengths` may be NULL when every text is NUL-terminated. A text
+ * longer than the context follows GOAL_OPTION_LONG_TEXT. */
+GOAL_API goal_status goal_model_encode_text(const goal_model *model, size_t count, const char *const *texts,
+                                            const size_t *lengths, float *out_embeddings, size_t capacity);
+
+/* ---- Images ------------------------------------------------------------------------------------
+ * JPEG and PNG are decoded as PIL's Image.open(f).convert("RGB") does (gray replicated, palette
+ * expanded, 16 bits rounded to 8, alpha dropped; EXIF orientation and colour profiles ignored),
+ * then resized on the short side with PIL's bicubic filter, centre-cropped, scaled by 1/255 and
+ * normalised with the model's mean and std. Raw pixels are 8 bits per channel, 1 (gray), 3 (RGB)
+ * or 4 (RGBA) channels, rows `stride` bytes apart. A failure names the image's index. */
+
+GOAL_API goal_status goal_model_encode_image_files(const goal_model *model, size_t count, const char *const *paths,
+                                                   float *out_embeddings, size_t capacity);
+/* Encoded JPEG or PNG files held in memory: `data[i]` of `sizes[i]` bytes. */
+GOAL_API goal_status goal_model_encode_image_memory(const goal_model *model, size_t count, const void *const *data,
+                                                    const size_t *sizes, float *out_embeddings, size_t capacity);
+GOAL_API goal_status goal_model_encode_image_pixels(const goal_model *model, size_t count,
+                                                    const uint8_t *const *pixels, const int32_t *widths,
+                                                    const int32_t *heights, const size_t *strides,
+                                                    const int32_t *channels, float *out_embeddings,
+                                                    size_t capacity);
+
+/* ---- Token-level embeddings --------------------------------------------------------------------
+ * For a text, one embedding per token of its sequence (start and end included, truncated to the
+ * context), with the ids and byte spans of goal_model_tokenize. For an image, one per patch,
+ * row by row over the grid; the class token is left out. Each is the tower's token state passed
+ * through the tower's own head (final LayerNorm and projection, found in the graph, so exports
+ * that only output the pooled embedding work too) and L2-normalised. The end token's embedding
+ * of a text equals its global embedding. Read-only after creation: may be read from any number
+ * of threads at once. */
+typedef struct goal_tokens goal_tokens;
+
+GOAL_API goal_status goal_model_text_tokens(const goal_model *model, const char *text, size_t length,
+                                            goal_tokens **out_tokens);
+GOAL_API goal_status goal_model_image_tokens_file(const goal_model *model, const char *path, goal_tokens **out_tokens);
+GOAL_API goal_status goal_model_image_tokens_memory(const goal_model *model, const void *data, size_t size,
+                                                    goal_tokens **out_tokens);
+GOAL_API goal_status goal_model_image_tokens_pixels(const goal_model *model, const uint8_t *pixels, int32_t width,
+                                                    int32_t height, size_t stride, int32_t channels,
+                                                    goal_tokens **out_tokens);
+GOAL_API void goal_tokens_free(goal_tokens *tokens);
+/* Number of tokens, embedding width, and for an image the grid (rows x columns = count; both 0
+ * for a text). Any out-pointer may be NULL. */
+GOAL_API goal_status goal_tokens_shape(const goal_tokens *tokens, size_t *out_count, size_t *out_dim,
+                                       int64_t *out_rows, int64_t *out_columns);
+/* The embeddings, count x dim floats row by row, owned by `tokens`. */
+GOAL_API goal_status goal_tokens_embeddings(const goal_tokens *tokens, const float **out_embeddings);
+/* For a text: count ids and 2 x count byte offsets, owned by `tokens`; NULL for an image. Either
+ * out-pointer may be NULL. */
+GOAL_API goal_status goal_tokens_text(const goal_tokens *tokens, const int32_t **out_ids, const int64_t **out_spans);
 
 /* ==== Diagnostics ============================================================================= */
 

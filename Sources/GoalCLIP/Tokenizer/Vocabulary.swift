@@ -183,7 +183,7 @@ extension CLIPVocabulary {
     }
 }
 
-private func parseJSON(_ path: String) throws(GoalError) -> JSONValue {
+func parseJSON(_ path: String) throws(GoalError) -> JSONValue {
     let bytes = try readVocabularyFile(path)
     do {
         return try JSONParser.parse(bytes)

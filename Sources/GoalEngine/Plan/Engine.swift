@@ -46,10 +46,10 @@ public final class Engine: @unchecked Sendable {
         // libonnx's inferred shapes are sound only for opsets it knows; declared ones always are.
         let opset = model.opsets.first { $0.domain == "ai.onnx" }?.version ?? 0
         try ConstantFolding.run(graph, trustInferredShapes: opset <= ModelFile.libonnxLimits.opset)
-        let unfused = try Program(graph.nodes)
+        let unfused = try Program(graph.nodes, graphInputs: graph.inputs)
         if options.fuse {
             Fusion.run(graph)
-            program = try Program(graph.nodes)
+            program = try Program(graph.nodes, graphInputs: graph.inputs)
             plain = unfused
         } else {
             program = unfused
@@ -76,22 +76,42 @@ public final class Engine: @unchecked Sendable {
 
     /// Runs the graph. `outputs` names graph outputs or any intermediate value (nil: the graph's
     /// outputs); results come back in that order.
+    /// Inputs a run needs only when the requested values depend on them: a file holding both
+    /// CLIP towers runs its text half from text inputs alone.
     public func run(_ feeds: [String: Feed], outputs requested: [String]? = nil) throws(GoalError) -> [Tensor] {
         let names = requested ?? graph.outputs
-        try validate(feeds)
         for name in names where !hasValue(name) {
             throw GoalError(.invalidArgument, "'\(name)' is not a value of this graph")
         }
-        let absorbed = names.contains { graph.constants[$0] == nil && !graph.inputs.contains($0) && program.producer[$0] == nil }
-        let chosen = absorbed ? (plain ?? program) : program
+        let chosen = self.program(for: names)
+        try validate(feeds, required: chosen.plan(for: names, graph.constants).inputs)
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
         defer { pools.withLock { $0.append(pool) } }
         return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool))
     }
 
-    /// Every input given once with the declared type, rank and fixed sizes; symbolic sizes
-    /// agree wherever the same symbol appears; no unknown names.
-    private func validate(_ feeds: [String: Feed]) throws(GoalError) {
+    /// The graph inputs that computing `outputs` reads, in declaration order.
+    public func requiredInputs(for outputs: [String]) -> [String] {
+        let needed = program(for: outputs).plan(for: outputs, graph.constants).inputs
+        return graph.inputs.filter { needed.contains($0) }
+    }
+
+    /// The nodes as they run (after folding and fusion), in order: for callers that look for a
+    /// structure in the graph, such as where a CLIP tower pools its tokens.
+    public var nodes: [Node] { program.nodes }
+
+    /// The tensor of a constant (an initializer or a folded value), if `name` is one.
+    public func constant(_ name: String) -> Tensor? { graph.constants[name] }
+
+    /// The fused program, unless a requested value exists only in the plain one.
+    private func program(for names: [String]) -> Program {
+        let absorbed = names.contains { graph.constants[$0] == nil && !graph.inputs.contains($0) && program.producer[$0] == nil }
+        return absorbed ? (plain ?? program) : program
+    }
+
+    /// Every given input declared, with the declared type, rank and fixed sizes; every required
+    /// input given; symbolic sizes agree wherever the same symbol appears.
+    private func validate(_ feeds: [String: Feed], required: Set<String>) throws(GoalError) {
         let declared = Dictionary(model.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in feeds.keys where declared[name] == nil {
             let known = model.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
@@ -100,7 +120,10 @@ public final class Engine: @unchecked Sendable {
         var symbols: [String: (Int, String)] = [:]
         for input in model.inputs {
             guard let feed = feeds[input.name] else {
-                throw GoalError(.invalidArgument, "input '\(input.name)' is missing")
+                if required.contains(input.name) {
+                    throw GoalError(.invalidArgument, "input '\(input.name)' is missing")
+                }
+                continue
             }
             if input.elementType != .undefined && feed.type != input.elementType {
                 throw GoalError(.invalidArgument, "input '\(input.name)' expects \(input.elementType), got \(feed.type)")
@@ -132,15 +155,19 @@ private final class Program: @unchecked Sendable {
     let nodes: [Node]
     let kernels: [any Kernel]
     let producer: [String: Int]
+    let graphInputs: Set<String>
     private let plans = Mutex<[[String]: Plan]>([:])
 
     struct Plan {
         let steps: [Int]
+        /// The graph inputs the steps read.
+        let inputs: Set<String>
         /// Values no later step reads, to give back to the pool after each step.
         let release: [[String]]
     }
 
-    init(_ nodes: [Node]) throws(GoalError) {
+    init(_ nodes: [Node], graphInputs: [String]) throws(GoalError) {
+        self.graphInputs = Set(graphInputs)
         var kernels: [any Kernel] = []
         var producer: [String: Int] = [:]
         for (i, node) in nodes.enumerated() {
@@ -182,7 +209,7 @@ private final class Program: @unchecked Sendable {
     }
 
     /// The steps that compute `names`, in graph order, with what can be freed after each.
-    private func plan(for names: [String], _ constants: [String: Tensor]) -> Plan {
+    func plan(for names: [String], _ constants: [String: Tensor]) -> Plan {
         if let cached = plans.withLock({ $0[names] }) { return cached }
         var needed = Set<Int>()
         var stack = names.compactMap { producer[$0] }
@@ -205,8 +232,48 @@ private final class Program: @unchecked Sendable {
         }
         var release = [[String]](repeating: [], count: steps.count)
         for (name, k) in lastUse { release[k].append(name) }
-        let plan = Plan(steps: steps, release: release)
+        var inputs = Set(names.filter { graphInputs.contains($0) })
+        for i in steps {
+            for name in nodes[i].inputs where graphInputs.contains(name) { inputs.insert(name) }
+        }
+        let plan = Plan(steps: steps, inputs: inputs, release: release)
         plans.withLock { $0[names] = plan }
         return plan
+    }
+}
+
+/// A few of a graph's own nodes, rewired to run one after another on a tensor the caller gives:
+/// how a CLIP tower's head (final LayerNorm, projection) is applied to every token instead of the
+/// pooled one. Node `k` reads the output of node `k - 1` (the first reads the input) in the slot
+/// named by `dataSlots[k]`; its other inputs are the engine's constants.
+public final class NodeChain: @unchecked Sendable {
+    private let program: Program
+    private let constants: [String: Tensor]
+    private let threads: Int
+
+    public init(_ nodes: [Node], dataSlots: [Int], engine: Engine) throws(GoalError) {
+        guard nodes.count == dataSlots.count, !nodes.isEmpty else {
+            throw GoalError(.internal, "a node chain needs one data slot per node and at least one node")
+        }
+        var rewired: [Node] = []
+        for (k, (node, slot)) in zip(nodes, dataSlots).enumerated() {
+            guard slot < node.inputs.count else { throw GoalError(.internal, "\(node.label) has no input \(slot)") }
+            var copy = node
+            copy.inputs[slot] = "chain:\(k)"
+            copy.outputs = ["chain:\(k + 1)"] + node.outputs.dropFirst().map { _ in "" }
+            for name in copy.inputs where !name.isEmpty && !name.hasPrefix("chain:") && engine.constant(name) == nil {
+                throw GoalError(.unsupported, "\(node.label) reads '\(name)', which is not a constant")
+            }
+            rewired.append(copy)
+        }
+        program = try Program(rewired, graphInputs: ["chain:0"])
+        constants = engine.graph.constants
+        threads = engine.threads
+    }
+
+    public func run(_ input: Tensor) throws(GoalError) -> Tensor {
+        let last = "chain:\(program.nodes.count)"
+        let context = ExecutionContext(threads: threads, pool: BufferPool())
+        return try program.run(["chain:0": Feed(tensor: input, type: input.dtype.elementType)], [last], constants, context)[0]
     }
 }

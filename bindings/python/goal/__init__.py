@@ -22,6 +22,7 @@ from ._errors import (
     UnsupportedError,
 )
 from .graph import Graph, ValueInfo, supported_opsets
+from .model import ImageTokens, Model, ModelInfo, TextTokens
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,10 @@ def library_version() -> str:
 
 
 __all__ = [
+    "Model",
+    "ModelInfo",
+    "TextTokens",
+    "ImageTokens",
     "Graph",
     "ValueInfo",
     "supported_opsets",

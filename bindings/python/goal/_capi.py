@@ -7,7 +7,7 @@ goal_last_error(), instead of returning nonzero. Nothing here owns objects; see 
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_char_p, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_char_p, c_float, c_int32, c_int64, c_size_t, c_uint32, c_void_p
 
 from ._errors import error_for
 from ._loader import load_library
@@ -55,6 +55,33 @@ GOAL_OPTION_INFER_SHAPES = 2
 GOAL_OPTION_CONVERT_OPSET = 3
 GOAL_OPTION_THREADS = 4
 GOAL_OPTION_FUSE = 5
+GOAL_OPTION_CONVENTION = 6
+GOAL_OPTION_LONG_TEXT = 7
+GOAL_OPTION_BATCH_SIZE = 8
+GOAL_OPTION_TEXT_MODEL = 100
+GOAL_OPTION_VISION_MODEL = 101
+GOAL_OPTION_TOKENIZER = 102
+GOAL_OPTION_PREPROCESSOR_CONFIG = 103
+GOAL_OPTION_MODEL_CONFIG = 104
+
+# Conventions and long-text rules.
+GOAL_CONVENTION_AUTO = 0
+GOAL_CONVENTION_HUGGINGFACE = 1
+GOAL_CONVENTION_OPENAI = 2
+GOAL_LONG_TEXT_TRUNCATE = 0
+GOAL_LONG_TEXT_FAIL = 1
+GOAL_LONG_TEXT_SENTENCES = 2
+
+# Model facts (goal_model_key).
+GOAL_MODEL_DIM = 1
+GOAL_MODEL_CONTEXT_LENGTH = 2
+GOAL_MODEL_IMAGE_SIZE = 3
+GOAL_MODEL_PATCH_SIZE = 4
+GOAL_MODEL_CONVENTION = 5
+GOAL_MODEL_HAS_TEXT = 6
+GOAL_MODEL_HAS_IMAGE = 7
+
+GOAL_NUL_TERMINATED = ctypes.c_size_t(-1).value
 
 # goal_io
 GOAL_IO_INPUT = 0
@@ -64,6 +91,7 @@ goal_status = c_int32
 goal_dtype = c_int32
 goal_option = c_int32
 goal_io = c_int32
+goal_model_key = c_int32
 handle = c_void_p
 
 
@@ -97,6 +125,8 @@ goal_options_new = _bind("goal_options_new", goal_status, POINTER(handle))
 goal_options_free = _bind("goal_options_free", None, handle)
 goal_options_set_int = _bind("goal_options_set_int", goal_status, handle, goal_option, c_int64)
 goal_options_get_int = _bind("goal_options_get_int", goal_status, handle, goal_option, POINTER(c_int64))
+goal_options_set_string = _bind("goal_options_set_string", goal_status, handle, goal_option, c_char_p)
+goal_options_get_string = _bind("goal_options_get_string", goal_status, handle, goal_option, POINTER(c_char_p))
 # Graphs
 goal_supported_opsets = _bind("goal_supported_opsets", goal_status, POINTER(c_int64), POINTER(c_int64))
 goal_graph_open = _bind("goal_graph_open", goal_status, c_char_p, handle, POINTER(handle))
@@ -123,6 +153,33 @@ goal_results_info = _bind("goal_results_info", goal_status, handle, c_size_t, PO
 goal_results_dim = _bind("goal_results_dim", goal_status, handle, c_size_t, c_size_t, POINTER(c_int64))
 goal_results_copy = _bind("goal_results_copy", goal_status, handle, c_size_t, c_void_p, c_size_t,
                           POINTER(c_size_t))
+# Models
+goal_model_open = _bind("goal_model_open", goal_status, c_char_p, handle, POINTER(handle))
+goal_model_free = _bind("goal_model_free", None, handle)
+goal_model_get_int = _bind("goal_model_get_int", goal_status, handle, goal_model_key, POINTER(c_int64))
+goal_model_file = _bind("goal_model_file", goal_status, handle, goal_option, POINTER(c_char_p))
+goal_model_tokenize = _bind("goal_model_tokenize", goal_status, handle, c_char_p, c_size_t, c_size_t,
+                            POINTER(c_int32), POINTER(c_int64), c_size_t, POINTER(c_size_t))
+goal_model_encode_text = _bind("goal_model_encode_text", goal_status, handle, c_size_t, POINTER(c_char_p),
+                               POINTER(c_size_t), POINTER(c_float), c_size_t)
+goal_model_encode_image_files = _bind("goal_model_encode_image_files", goal_status, handle, c_size_t,
+                                      POINTER(c_char_p), POINTER(c_float), c_size_t)
+goal_model_encode_image_memory = _bind("goal_model_encode_image_memory", goal_status, handle, c_size_t,
+                                       POINTER(c_void_p), POINTER(c_size_t), POINTER(c_float), c_size_t)
+goal_model_encode_image_pixels = _bind("goal_model_encode_image_pixels", goal_status, handle, c_size_t,
+                                       POINTER(c_void_p), POINTER(c_int32), POINTER(c_int32), POINTER(c_size_t),
+                                       POINTER(c_int32), POINTER(c_float), c_size_t)
+goal_model_text_tokens = _bind("goal_model_text_tokens", goal_status, handle, c_char_p, c_size_t, POINTER(handle))
+goal_model_image_tokens_file = _bind("goal_model_image_tokens_file", goal_status, handle, c_char_p, POINTER(handle))
+goal_model_image_tokens_memory = _bind("goal_model_image_tokens_memory", goal_status, handle, c_void_p, c_size_t,
+                                       POINTER(handle))
+goal_model_image_tokens_pixels = _bind("goal_model_image_tokens_pixels", goal_status, handle, c_void_p, c_int32,
+                                       c_int32, c_size_t, c_int32, POINTER(handle))
+goal_tokens_free = _bind("goal_tokens_free", None, handle)
+goal_tokens_shape = _bind("goal_tokens_shape", goal_status, handle, POINTER(c_size_t), POINTER(c_size_t),
+                          POINTER(c_int64), POINTER(c_int64))
+goal_tokens_embeddings = _bind("goal_tokens_embeddings", goal_status, handle, POINTER(POINTER(c_float)))
+goal_tokens_text = _bind("goal_tokens_text", goal_status, handle, POINTER(POINTER(c_int32)), POINTER(POINTER(c_int64)))
 # Diagnostics
 goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))

@@ -1,0 +1,279 @@
+/// A CLIP model opened from a folder: tokenizer, preprocessing, and one or both towers.
+///
+/// Immutable once open, and `Sendable`: every method may be called from any number of threads at
+/// once. Global embeddings are L2-normalised; so are token embeddings, row by row.
+public final class CLIPModel: Sendable {
+    /// What happens to a text longer than the context.
+    public enum LongText: Sendable, Equatable {
+        /// Keep the first tokens and the end token (what the references do).
+        case truncate
+        /// Refuse the text with `.invalidArgument`.
+        case fail
+        /// Encode each sentence (each truncated if it alone is too long), average their
+        /// normalised embeddings and normalise the mean. Only texts that do not fit are split.
+        case sentences
+    }
+
+    public struct Options: Sendable {
+        /// Paths that override or replace what the folder holds.
+        public var files = ModelFiles()
+        /// The convention for tokenizing and cropping; nil follows the folder (open_clip's
+        /// files or immich's layout mean `.openAI`, anything else `.huggingFace`).
+        public var convention: Convention?
+        public var longText = LongText.truncate
+        public var load = LoadOptions()
+        public var engine = EngineOptions()
+        /// Texts or images per tower run.
+        public var batchSize = 16
+
+        public init() {}
+    }
+
+    public struct Info: Sendable, Equatable {
+        /// Width of the joint embedding space.
+        public let dim: Int
+        /// Text positions, start and end tokens included (0 without a text tower).
+        public let contextLength: Int
+        /// Side of the square image the vision tower takes (0 without one).
+        public let imageSize: Int
+        /// Side of a patch (0 for towers without a patch grid, or without a vision tower).
+        public let patchSize: Int
+        public let convention: Convention
+    }
+
+    public let files: ModelFiles
+    public let info: Info
+    public let options: Options
+    let text: TextEncoder?
+    let image: ImageEncoder?
+
+    public init(path: String?, options: Options = Options()) throws(GoalError) {
+        let files = try ModelFiles.find(at: path, given: options.files)
+        let convention = options.convention ?? files.convention
+        let config = try FolderConfig(files, convention: convention)
+        var engines: [String: Engine] = [:]
+        func engine(_ file: String) throws(GoalError) -> Engine {
+            if let e = engines[file] { return e }
+            let e = try Engine(model: try ModelFile(path: file, options: options.load), options: options.engine)
+            engines[file] = e
+            return e
+        }
+        // A combined file stands for both towers; the one it lacks is simply absent.
+        let combined = files.textGraph != nil && files.textGraph == files.visionGraph
+        var text: TextEncoder?
+        if let file = files.textGraph {
+            let e = try engine(file)
+            if !combined || e.model.inputs.contains(where: { [.int64, .int32].contains($0.elementType) }) {
+                guard let source = files.tokenizer else {
+                    throw GoalError(.notFound, "\(path ?? file): the text tower needs a tokenizer; none found (looked for \(ModelFiles.tokenizerNames))")
+                }
+                let mode: CLIPTokenizer.Mode = convention == .openAI ? .openAI : .huggingFace
+                let tokenizer = switch source {
+                case .tokenizerJSON(let p): try CLIPTokenizer.load(tokenizerJSON: p, mode: mode)
+                case .vocabAndMerges(let v, let m): try CLIPTokenizer.load(vocabJSON: v, mergesTXT: m, mode: mode)
+                case .openAIBPE(let p): try CLIPTokenizer.load(openAIBPE: p, mode: mode)
+                }
+                text = try TextEncoder(tower: try Tower(.text, engine: e, file: file), tokenizer: tokenizer,
+                                       config: config, convention: convention, file: file)
+            }
+        }
+        var image: ImageEncoder?
+        if let file = files.visionGraph {
+            let e = try engine(file)
+            if !combined || e.model.inputs.contains(where: { $0.shape?.count == 4 }) {
+                image = try ImageEncoder(tower: try Tower(.image, engine: e, file: file), config: config,
+                                         configured: files.preprocessorConfig != nil, file: file)
+            }
+        }
+        guard text != nil || image != nil else {
+            throw GoalError(.notFound, "\(path ?? "the model"): neither a text nor an image tower was found")
+        }
+        let dims = [text?.tower.staticDim, image?.tower.staticDim].compactMap { $0 }
+        if dims.count == 2, dims[0] != dims[1] {
+            throw GoalError(.invalidModel, "the text tower embeds in \(dims[0]) dimensions and the image tower in \(dims[1])")
+        }
+        self.files = files
+        self.options = options
+        self.text = text
+        self.image = image
+        var dim = dims.first ?? config.embeddingSize ?? 0
+        if dims.isEmpty {
+            // Neither graph states the width: ask one of them.
+            if let text {
+                dim = try text.tower.embed(try text.feeds([[text.tokenizer.startOfText, text.tokenizer.endOfText]]), batch: 1).dim
+            } else if let image {
+                dim = try image.tower.embed(try image.feeds([try RGBImage(width: 1, height: 1, pixels: [0, 0, 0])]), batch: 1).dim
+            }
+        }
+        info = Info(dim: dim, contextLength: text?.contextLength ?? 0, imageSize: image?.imageSize ?? 0,
+                    patchSize: image?.patchSize ?? 0, convention: convention)
+    }
+
+    private func textEncoder() throws(GoalError) -> TextEncoder {
+        guard let text else { throw GoalError(.unsupported, "this model has no text tower") }
+        return text
+    }
+
+    private func imageEncoder() throws(GoalError) -> ImageEncoder {
+        guard let image else { throw GoalError(.unsupported, "this model has no image tower") }
+        return image
+    }
+
+    /// The tokenizer of the text tower.
+    public var tokenizer: CLIPTokenizer? { text?.tokenizer }
+
+    /// The preprocessing of the image tower.
+    public var preprocessing: Preprocessing? { image?.preprocessing }
+
+    // MARK: Text
+
+    /// The tokens of a text with the start and end tokens, unpadded, at most `limit` of them
+    /// (the end token stays last); nil means no limit. Spans are UTF-8 byte ranges of the text;
+    /// the start token's is empty at 0, the end token's empty at the end of the text.
+    public func tokenize(_ utf8: [UInt8], limit: Int?) throws(GoalError) -> [CLIPTokenizer.Token] {
+        let text = try textEncoder()
+        if let limit, limit < 2 {
+            throw GoalError(.invalidArgument, "a limit of \(limit) tokens leaves no room for the start and end tokens")
+        }
+        var body = try text.tokenizer.tokens(utf8)
+        if let limit, body.count + 2 > limit { body.removeLast(body.count + 2 - limit) }
+        return [CLIPTokenizer.Token(id: text.tokenizer.startOfText, span: 0..<0)] + body
+            + [CLIPTokenizer.Token(id: text.tokenizer.endOfText, span: utf8.count..<utf8.count)]
+    }
+
+    /// The sequence a text is encoded as under the model's long-text rule: one sequence, or one
+    /// per sentence in `.sentences` mode for a text that does not fit.
+    private func sequences(_ utf8: [UInt8], index: Int, _ text: TextEncoder) throws(GoalError) -> [[Int32]] {
+        let n = text.contextLength
+        let ids = try tokenize(utf8, limit: nil).map(\.id)
+        if ids.count <= n { return [ids] }
+        switch options.longText {
+        case .truncate:
+            return [Array(ids.prefix(n - 1)) + [ids[ids.count - 1]]]
+        case .fail:
+            throw GoalError(.invalidArgument, "text \(index) is \(ids.count) tokens with start and end; the context holds \(n)")
+        case .sentences:
+            return try sentenceRanges(utf8).map { range throws(GoalError) in
+                try tokenize(Array(utf8[range]), limit: n).map(\.id)
+            }
+        }
+    }
+
+    /// L2-normalised embeddings of the texts, `texts.count * info.dim` floats, row-major.
+    public func encodeText(_ texts: [[UInt8]]) throws(GoalError) -> [Float] {
+        let text = try textEncoder()
+        var sequences: [[Int32]] = [], owner: [Int] = []
+        for (i, t) in texts.enumerated() {
+            let parts = try self.sequences(t, index: i, text)
+            sequences += parts
+            owner += Array(repeating: i, count: parts.count)
+        }
+        let dim = info.dim
+        var parts: [Float] = []
+        parts.reserveCapacity(sequences.count * dim)
+        for start in stride(from: 0, to: sequences.count, by: max(1, options.batchSize)) {
+            let chunk = Array(sequences[start..<min(sequences.count, start + max(1, options.batchSize))])
+            let (d, values) = try text.tower.embed(try text.feeds(chunk), batch: chunk.count)
+            guard d == dim else { throw GoalError(.internal, "the text tower gave \(d) dimensions, not \(dim)") }
+            parts += values
+        }
+        if owner.count == texts.count { return parts }
+        // Sentence mode: average each text's sentence embeddings, then normalise.
+        var out = [Float](repeating: 0, count: texts.count * dim)
+        for (k, i) in owner.enumerated() {
+            for j in 0..<dim { out[i * dim + j] += parts[k * dim + j] }
+        }
+        return normalizedRows(out, width: dim)
+    }
+
+    /// Token embeddings of one text: every token of its sequence (start and end included, as
+    /// truncated to the context), each projected into the joint space and L2-normalised.
+    public func textTokens(_ utf8: [UInt8]) throws(GoalError) -> TextTokens {
+        let text = try textEncoder()
+        let tokens = try tokenize(utf8, limit: text.contextLength)
+        let ids = tokens.map(\.id)
+        let projected = try text.tower.tokens(try text.feeds([ids]), batch: 1)
+        guard projected.shape[1] >= ids.count else {
+            throw GoalError(.internal, "the text tower gave \(projected.shape[1]) token states for \(ids.count) tokens")
+        }
+        let dim = projected.shape[2]
+        return TextTokens(ids: ids, spans: tokens.map(\.span), dim: dim,
+                          embeddings: normalizedRows(projected.floats.prefix(ids.count * dim), width: dim))
+    }
+
+    // MARK: Images
+
+    /// L2-normalised embeddings of the images, `images.count * info.dim` floats, row-major.
+    /// Sources are decoded a batch at a time; a failure names the image's index.
+    public func encodeImages(_ images: [ImageSource]) throws(GoalError) -> [Float] {
+        let image = try imageEncoder()
+        let dim = info.dim
+        var out: [Float] = []
+        out.reserveCapacity(images.count * dim)
+        let step = max(1, options.batchSize)
+        for start in stride(from: 0, to: images.count, by: step) {
+            var decoded: [RGBImage] = []
+            for i in start..<min(images.count, start + step) { decoded.append(try images[i].decode(index: i)) }
+            let (d, values) = try image.tower.embed(try image.feeds(decoded), batch: decoded.count)
+            guard d == dim else { throw GoalError(.internal, "the image tower gave \(d) dimensions, not \(dim)") }
+            out += values
+        }
+        return out
+    }
+
+    /// Patch embeddings of one image, row-major over the patch grid, each projected into the
+    /// joint space and L2-normalised. The class token, if the tower has one, is left out.
+    public func imageTokens(_ source: ImageSource) throws(GoalError) -> ImageTokens {
+        let image = try imageEncoder()
+        let projected = try image.tower.tokens(try image.feeds([try source.decode(index: 0)]), batch: 1)
+        let n = projected.shape[1], dim = projected.shape[2]
+        guard let grid = image.grid else {
+            throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
+        }
+        let patches = grid.rows * grid.columns
+        guard n == patches || n == patches + 1 else {
+            throw GoalError(.unsupported, "the image tower has \(n) token states, not a \(grid.rows)x\(grid.columns) patch grid with or without a class token")
+        }
+        let values = projected.floats.dropFirst((n - patches) * dim)
+        return ImageTokens(rows: grid.rows, columns: grid.columns, dim: dim,
+                           embeddings: normalizedRows(values, width: dim))
+    }
+}
+
+/// Token-level embeddings of a text.
+public struct TextTokens: Sendable {
+    public let ids: [Int32]
+    /// UTF-8 byte ranges of the text, one per token.
+    public let spans: [Range<Int>]
+    public let dim: Int
+    /// `ids.count * dim` floats.
+    public let embeddings: [Float]
+}
+
+/// Patch-level embeddings of an image.
+public struct ImageTokens: Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let dim: Int
+    /// `rows * columns * dim` floats, patches row by row.
+    public let embeddings: [Float]
+}
+
+/// An image to encode: a file, encoded bytes in memory, or decoded pixels.
+public enum ImageSource: Sendable {
+    case file(String)
+    case encoded([UInt8])
+    case pixels(RGBImage)
+
+    func decode(index: Int) throws(GoalError) -> RGBImage {
+        do {
+            switch self {
+            case .file(let path): return try RGBImage(contentsOf: path)
+            case .encoded(let bytes): return try RGBImage(encoded: bytes)
+            case .pixels(let image): return image
+            }
+        } catch {
+            throw GoalError(error.kind, "image \(index): \(error.message)")
+        }
+    }
+}
