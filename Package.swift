@@ -15,6 +15,8 @@ let package = Package(
     name: "goal",
     products: [
         .library(name: "goal", type: .dynamic, targets: ["GoalC"]),
+        // The Swift API (CLIPModel and below), for Swift packages that depend on this one by path.
+        .library(name: "GoalCLIP", targets: ["GoalCLIP"]),
     ],
     targets: [
         .target(
