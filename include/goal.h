@@ -175,11 +175,12 @@ enum {
 
 /* Values of GOAL_OPTION_CONVENTION and of GOAL_MODEL_CONVENTION. Pinned.
  *   Hugging Face: tokenizer.json semantics (NFC, whitespace collapsed, lower-case), sequences
- *     padded with the end token plus an attention mask, centre crop offset rounded down, as
- *     CLIPTokenizerFast and CLIPImageProcessor do.
+ *     padded with the end token plus an attention mask, centre crop offset rounded down, and
+ *     transparency (an alpha channel, a PNG tRNS chunk) composited over white, as
+ *     CLIPTokenizerFast and CLIPImageProcessor (its convert_to_rgb) do.
  *   OpenAI: open_clip's tokenizer (ftfy fixes, HTML unescaped twice, lower-case), sequences
- *     padded with 0, centre crop offset rounded half to even, as torchvision's CenterCrop does.
- * Both decode images as PIL's convert("RGB") does: alpha dropped, not composited. */
+ *     padded with 0, centre crop offset rounded half to even (torchvision's CenterCrop), and
+ *     transparency dropped (PIL's convert("RGB")). */
 enum {
     GOAL_CONVENTION_AUTO = 0,
     GOAL_CONVENTION_HUGGINGFACE = 1,
@@ -381,7 +382,8 @@ GOAL_API goal_status goal_model_encode_text(const goal_model *model, size_t coun
 
 /* ---- Images ------------------------------------------------------------------------------------
  * JPEG and PNG are decoded as PIL's Image.open(f).convert("RGB") does (gray replicated, palette
- * expanded, 16 bits rounded to 8, alpha dropped; EXIF orientation and colour profiles ignored),
+ * expanded, 16-bit samples cut to 8 as PIL does; EXIF orientation and colour profiles ignored),
+ * transparency handled by the model's convention (see GOAL_OPTION_CONVENTION),
  * then resized on the short side with PIL's bicubic filter, centre-cropped, scaled by 1/255 and
  * normalised with the model's mean and std. Raw pixels are 8 bits per channel, 1 (gray), 3 (RGB)
  * or 4 (RGBA) channels, rows `stride` bytes apart. A failure names the image's index. */

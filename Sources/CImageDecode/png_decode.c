@@ -82,6 +82,22 @@ int32_t goal_png_decode(const uint8_t *data, size_t size, int64_t pixel_limit, g
             }
         }
     }
+    {
+        png_bytep alpha = NULL;
+        int count = 0;
+        png_color_16p colour = NULL;
+        if (png_get_tRNS(png, info, &alpha, &count, &colour)) {
+            out->has_trns = 1;
+            if (out->color_type == PNG_COLOR_TYPE_PALETTE && alpha) {
+                out->trns_entries = count > 256 ? 256 : count;
+                memcpy(out->trns_alpha, alpha, (size_t)out->trns_entries);
+            } else if (colour) {
+                out->trns_color[0] = out->color_type == PNG_COLOR_TYPE_GRAY ? colour->gray : colour->red;
+                out->trns_color[1] = colour->green;
+                out->trns_color[2] = colour->blue;
+            }
+        }
+    }
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     out->row_bytes = png_get_rowbytes(png, info);

@@ -205,7 +205,7 @@ public func goalModelEncodeImageMemory(_ model: OpaquePointer?, _ count: Int, _ 
 
 /// One caller image of raw pixels, copied.
 func rawImage(_ pixels: UnsafePointer<UInt8>?, _ width: Int32, _ height: Int32, _ stride: Int, _ channels: Int32,
-              _ function: StaticString, _ index: Int) throws(GoalError) -> RGBImage {
+              _ alpha: AlphaHandling, _ function: StaticString, _ index: Int) throws(GoalError) -> RGBImage {
     guard let pixels else { throw GoalError(.invalidArgument, "\(function): pixels of image \(index) are NULL") }
     // The buffer's extent is what the caller promises: (height - 1) strides plus one row.
     let rows = max(Int(height) - 1, 0)
@@ -214,7 +214,7 @@ func rawImage(_ pixels: UnsafePointer<UInt8>?, _ width: Int32, _ height: Int32, 
     guard !o1, !o2 else { throw GoalError(.invalidArgument, "\(function): image \(index) is too large to address") }
     do {
         return try RGBImage(width: Int(width), height: Int(height), rowStride: stride, channels: Int(channels),
-                            pixels: UnsafeRawBufferPointer(start: pixels, count: extent))
+                            pixels: UnsafeRawBufferPointer(start: pixels, count: extent), alpha: alpha)
     } catch {
         throw GoalError(error.kind, "\(function): image \(index): \(error.message)")
     }
@@ -235,7 +235,7 @@ public func goalModelEncodeImagePixels(_ model: OpaquePointer?, _ count: Int, _ 
             let heights = try required(heights, f, "heights"), strides = try required(strides, f, "strides")
             let channels = try required(channels, f, "channels")
             for i in 0..<count {
-                sources.append(.pixels(try rawImage(pixels[i], widths[i], heights[i], strides[i], channels[i], f, i)))
+                sources.append(.pixels(try rawImage(pixels[i], widths[i], heights[i], strides[i], channels[i], m.alphaHandling, f, i)))
             }
         }
         try copyOut(try m.encodeImages(sources), outEmbeddings, capacity, f)

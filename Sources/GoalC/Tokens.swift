@@ -97,7 +97,7 @@ public func goalModelImageTokensPixels(_ model: OpaquePointer?, _ pixels: Unsafe
         let f: StaticString = "goal_model_image_tokens_pixels"
         let m = object(try required(model, f, "model"), as: ModelObject.self).model
         let out = try required(outTokens, f, "out_tokens")
-        let image = try rawImage(pixels, width, height, stride, channels, f, 0)
+        let image = try rawImage(pixels, width, height, stride, channels, m.alphaHandling, f, 0)
         out.pointee = retainedHandle(TokensObject(try m.imageTokens(.pixels(image))))
     }
 }

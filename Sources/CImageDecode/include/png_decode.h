@@ -29,6 +29,10 @@ typedef struct goal_png_image {
     int32_t color_type;     // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
     int32_t palette_entries;
     uint8_t palette[768];   // RGB triples
+    int32_t has_trns;       // a tRNS chunk is present
+    int32_t trns_entries;   // palette images: alpha of the first trns_entries indices
+    uint8_t trns_alpha[256];
+    uint16_t trns_color[3]; // gray (in [0]) or RGB images: the one transparent colour, as stored
     char message[200];
 } goal_png_image;
 

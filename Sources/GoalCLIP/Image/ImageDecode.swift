@@ -5,9 +5,9 @@ extension RGBImage {
     /// The format is told by the file's signature, never by a name. EXIF orientation is not
     /// applied and colour profiles are ignored, as PIL does unless asked.
     public init(encoded bytes: UnsafeRawBufferPointer,
-                pixelLimit: Int = RGBImage.defaultPixelLimit) throws(GoalError) {
+                pixelLimit: Int = RGBImage.defaultPixelLimit, alpha: AlphaHandling = .drop) throws(GoalError) {
         if bytes.count >= 8, pngSignature.indices.allSatisfy({ bytes[$0] == pngSignature[$0] }) {
-            self = try decodePNG(bytes, pixelLimit: pixelLimit)
+            self = try decodePNG(bytes, pixelLimit: pixelLimit, alpha: alpha)
         } else if bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF {
             self = try decodeJPEG(bytes, pixelLimit: pixelLimit)
         } else {
@@ -16,19 +16,21 @@ extension RGBImage {
     }
 
     /// Convenience over `init(encoded:pixelLimit:)` for an array.
-    public init(encoded bytes: [UInt8], pixelLimit: Int = RGBImage.defaultPixelLimit) throws(GoalError) {
+    public init(encoded bytes: [UInt8], pixelLimit: Int = RGBImage.defaultPixelLimit,
+                alpha: AlphaHandling = .drop) throws(GoalError) {
         var result: Result<RGBImage, GoalError>!
         bytes.withUnsafeBytes { raw in
-            result = Result { () throws(GoalError) in try RGBImage(encoded: raw, pixelLimit: pixelLimit) }
+            result = Result { () throws(GoalError) in try RGBImage(encoded: raw, pixelLimit: pixelLimit, alpha: alpha) }
         }
         self = try result.get()
     }
 
     /// Reads and decodes an image file; errors name the path.
-    public init(contentsOf path: String, pixelLimit: Int = RGBImage.defaultPixelLimit) throws(GoalError) {
+    public init(contentsOf path: String, pixelLimit: Int = RGBImage.defaultPixelLimit,
+                alpha: AlphaHandling = .drop) throws(GoalError) {
         let bytes = try readImageFile(path)
         do {
-            self = try RGBImage(encoded: bytes, pixelLimit: pixelLimit)
+            self = try RGBImage(encoded: bytes, pixelLimit: pixelLimit, alpha: alpha)
         } catch {
             throw GoalError(error.kind, "\(path): \(error.message)")
         }

@@ -18,7 +18,7 @@ struct PNGHeader {
     var colorType: Int
 }
 
-func decodePNG(_ data: UnsafeRawBufferPointer, pixelLimit: Int) throws(GoalError) -> RGBImage {
+func decodePNG(_ data: UnsafeRawBufferPointer, pixelLimit: Int, alpha: AlphaHandling = .drop) throws(GoalError) -> RGBImage {
     var image = goal_png_image()
     let status = goal_png_decode(data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
                                  Int64(pixelLimit), &image)
@@ -42,10 +42,18 @@ func decodePNG(_ data: UnsafeRawBufferPointer, pixelLimit: Int) throws(GoalError
     let width = Int(image.width), height = Int(image.height), rowBytes = image.row_bytes
     let count = try imageByteCount(width: width, height: height, channels: 3)
     var rgb = [UInt8](repeating: 0, count: count)
+    let transparency = alpha == .compositeOverWhite ? PNGTransparency(image) : nil
+    var alphaRow = [UInt8](repeating: 255, count: width)
     rgb.withUnsafeMutableBufferPointer { out in
         for y in 0..<height {
             let row = UnsafeBufferPointer(start: rows + y * rowBytes, count: rowBytes)
             convertPNGRow(row, header: header, palette: palette, count: width, into: out, at: y * width * 3, step: 3)
+            if let transparency, transparency.alphaOfRow(row, header: header, into: &alphaRow) {
+                for x in 0..<width where alphaRow[x] != 255 {
+                    let o = (y * width + x) * 3
+                    for c in 0..<3 { out[o + c] = compositeOverWhitePIL(out[o + c], alpha: alphaRow[x]) }
+                }
+            }
         }
     }
     return RGBImage(checkedWidth: width, height: height, pixels: rgb)
@@ -94,5 +102,63 @@ func convertPNGRow(_ row: UnsafeBufferPointer<UInt8>, header: PNGHeader, palette
         for x in 0..<count { put(row[4 * x], row[4 * x + 1], row[4 * x + 2]) }
     default:
         for x in 0..<count { put(row[8 * x], row[8 * x + 2], row[8 * x + 4]) }
+    }
+}
+
+/// Where a PNG's alpha comes from when it is composited: its alpha channel, a palette's tRNS
+/// alphas, or one tRNS colour that is fully transparent (PIL's `convert_transparent`).
+struct PNGTransparency {
+    let hasTRNS: Bool
+    let paletteAlpha: [UInt8]
+    let colour: (UInt16, UInt16, UInt16)
+
+    init?(_ image: goal_png_image) {
+        hasTRNS = image.has_trns != 0
+        guard hasTRNS || image.color_type == 4 || image.color_type == 6 else { return nil }
+        paletteAlpha = withUnsafeBytes(of: image.trns_alpha) { Array($0.prefix(Int(image.trns_entries))) }
+        colour = (image.trns_color.0, image.trns_color.1, image.trns_color.2)
+    }
+
+    /// Fills `alpha` for one unfiltered row; false when the row is fully opaque by construction.
+    func alphaOfRow(_ row: UnsafeBufferPointer<UInt8>, header: PNGHeader, into alpha: inout [UInt8]) -> Bool {
+        let depth = header.bitDepth, count = alpha.count
+        func sample(_ i: Int) -> Int {
+            switch depth {
+            case 16: return Int(row[2 * i]) << 8 | Int(row[2 * i + 1])
+            case 8: return Int(row[i])
+            default:
+                let bit = i * depth
+                return Int(row[bit >> 3] >> UInt8(8 - depth - (bit & 7))) & ((1 << depth) - 1)
+            }
+        }
+        switch header.colorType {
+        case 4:  // gray + alpha: the alpha sample's high byte
+            let width = depth == 16 ? 4 : 2
+            for x in 0..<count { alpha[x] = row[width * x + width / 2] }
+        case 6:
+            let width = depth == 16 ? 8 : 4
+            for x in 0..<count { alpha[x] = row[width * x + 3 * width / 4] }
+        case 3:
+            guard hasTRNS else { return false }
+            for x in 0..<count {
+                let i = sample(x)
+                alpha[x] = i < paletteAlpha.count ? paletteAlpha[i] : 255
+            }
+        case 0:
+            guard hasTRNS else { return false }
+            for x in 0..<count { alpha[x] = sample(x) == Int(colour.0) ? 0 : 255 }
+        case 2:
+            guard hasTRNS else { return false }
+            let step = depth == 16 ? 2 : 1
+            for x in 0..<count {
+                let r = step == 2 ? sample(3 * x) : Int(row[3 * x])
+                let g = step == 2 ? sample(3 * x + 1) : Int(row[3 * x + 1])
+                let b = step == 2 ? sample(3 * x + 2) : Int(row[3 * x + 2])
+                alpha[x] = (r, g, b) == (Int(colour.0), Int(colour.1), Int(colour.2)) ? 0 : 255
+            }
+        default:
+            return false
+        }
+        return true
     }
 }

@@ -2,11 +2,12 @@ extension RGBImage {
     /// Copies pixels from caller memory: `channels` 1 (gray), 3 (RGB) or 4 (RGBA), 8 bits each,
     /// rows `rowStride` bytes apart (at least `width * channels`; padding is skipped).
     ///
-    /// Gray is replicated into R, G and B and alpha is dropped, not composited over any
-    /// background: that is what PIL's `convert("RGB")` does for modes "L" and "RGBA".
+    /// Gray is replicated into R, G and B. Alpha is dropped (`.drop`, what PIL's
+    /// `convert("RGB")` does for mode "RGBA") or blended over white as transformers does for
+    /// arrays (`.compositeOverWhite`).
     public init(width: Int, height: Int, rowStride: Int, channels: Int,
                 pixels source: UnsafeRawBufferPointer,
-                pixelLimit: Int = RGBImage.defaultPixelLimit) throws(GoalError) {
+                pixelLimit: Int = RGBImage.defaultPixelLimit, alpha: AlphaHandling = .drop) throws(GoalError) {
         guard channels == 1 || channels == 3 || channels == 4 else {
             throw GoalError(.invalidArgument, "raw pixels must have 1, 3 or 4 channels, not \(channels)")
         }
@@ -33,6 +34,9 @@ extension RGBImage {
                     if channels == 1 {
                         let v = source[i]
                         buffer[o] = v; buffer[o + 1] = v; buffer[o + 2] = v
+                    } else if channels == 4 && alpha == .compositeOverWhite {
+                        let a = source[i + 3]
+                        for c in 0..<3 { buffer[o + c] = compositeOverWhiteNumPy(source[i + c], alpha: a) }
                     } else {
                         buffer[o] = source[i]; buffer[o + 1] = source[i + 1]; buffer[o + 2] = source[i + 2]
                     }

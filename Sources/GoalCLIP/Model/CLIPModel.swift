@@ -125,6 +125,10 @@ public final class CLIPModel: Sendable {
     /// The preprocessing of the image tower.
     public var preprocessing: Preprocessing? { image?.preprocessing }
 
+    /// How transparency is handled: composited over white under the Hugging Face convention,
+    /// dropped under OpenAI's (see `AlphaHandling`).
+    public var alphaHandling: AlphaHandling { info.convention == .huggingFace ? .compositeOverWhite : .drop }
+
     // MARK: Text
 
     /// The tokens of a text with the start and end tokens, unpadded, at most `limit` of them
@@ -213,7 +217,7 @@ public final class CLIPModel: Sendable {
         let step = max(1, options.batchSize)
         for start in stride(from: 0, to: images.count, by: step) {
             var decoded: [RGBImage] = []
-            for i in start..<min(images.count, start + step) { decoded.append(try images[i].decode(index: i)) }
+            for i in start..<min(images.count, start + step) { decoded.append(try images[i].decode(index: i, alpha: alphaHandling)) }
             let (d, values) = try image.tower.embed(try image.feeds(decoded), batch: decoded.count)
             guard d == dim else { throw GoalError(.internal, "the image tower gave \(d) dimensions, not \(dim)") }
             out += values
@@ -225,7 +229,7 @@ public final class CLIPModel: Sendable {
     /// joint space and L2-normalised. The class token, if the tower has one, is left out.
     public func imageTokens(_ source: ImageSource) throws(GoalError) -> ImageTokens {
         let image = try imageEncoder()
-        let projected = try image.tower.tokens(try image.feeds([try source.decode(index: 0)]), batch: 1)
+        let projected = try image.tower.tokens(try image.feeds([try source.decode(index: 0, alpha: alphaHandling)]), batch: 1)
         let n = projected.shape[1], dim = projected.shape[2]
         guard let grid = image.grid else {
             throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
@@ -259,17 +263,18 @@ public struct ImageTokens: Sendable {
     public let embeddings: [Float]
 }
 
-/// An image to encode: a file, encoded bytes in memory, or decoded pixels.
+/// An image to encode: a file, encoded bytes in memory, or decoded pixels (whose alpha, if they
+/// had any, was handled when they were made: see `CLIPModel.alphaHandling`).
 public enum ImageSource: Sendable {
     case file(String)
     case encoded([UInt8])
     case pixels(RGBImage)
 
-    func decode(index: Int) throws(GoalError) -> RGBImage {
+    func decode(index: Int, alpha: AlphaHandling) throws(GoalError) -> RGBImage {
         do {
             switch self {
-            case .file(let path): return try RGBImage(contentsOf: path)
-            case .encoded(let bytes): return try RGBImage(encoded: bytes)
+            case .file(let path): return try RGBImage(contentsOf: path, alpha: alpha)
+            case .encoded(let bytes): return try RGBImage(encoded: bytes, alpha: alpha)
             case .pixels(let image): return image
             }
         } catch {

@@ -269,3 +269,38 @@ def test_bad_inputs_are_statuses():
         assert model.encode_image([]).shape == (0, 16)
     with pytest.raises(goal.InvalidArgumentError, match="convention"):
         goal.Model(FOLDERS / "hf_ts", convention="pil")
+
+
+# ---- transparency: the conventions differ ------------------------------------------------------
+
+ALPHA_FILES = ["astronaut_rgba.png", "camera_la16_interlaced.png", "chelsea_palette4_trns.png"]
+
+
+def pil_rgb(path, over_white):
+    """What each reference makes of a file: transformers' convert_to_rgb (alpha_composite over
+    white) or PIL's convert("RGB")."""
+    from PIL import Image
+
+    image = Image.open(path)
+    if not over_white:
+        return np.asarray(image.convert("RGB"))
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(white, image.convert("RGBA")).convert("RGB"))
+
+
+@pytest.mark.parametrize("name,convention,over_white", [
+    ("hf_ts", "auto", True), ("openclip_immich", "auto", False),
+    ("hf_ts", "openai", False), ("openclip_immich", "huggingface", True)])
+def test_transparency_follows_the_convention(name, convention, over_white):
+    with goal.Model(FOLDERS / name, convention=convention) as model:
+        paths = [IMAGES / f for f in ALPHA_FILES]
+        expected = model.encode_image([pil_rgb(p, over_white) for p in paths])
+        np.testing.assert_array_equal(model.encode_image(paths), expected)
+        # Pixel arrays with alpha: transformers blends them in floating point, rounding half to even.
+        rgba = np.asarray(__import__("PIL.Image").Image.open(paths[0]).convert("RGBA"))
+        if over_white:
+            a = rgba[..., 3:4] / 255.0
+            rgb = np.round(a * rgba[..., :3] + (1 - a) * 255).astype(np.uint8)
+        else:
+            rgb = rgba[..., :3]
+        np.testing.assert_array_equal(model.encode_image([rgba]), model.encode_image([np.ascontiguousarray(rgb)]))
