@@ -404,9 +404,10 @@ GOAL_API goal_status goal_model_encode_image_pixels(const goal_model *model, siz
  * context), with the ids and byte spans of goal_model_tokenize. For an image, one per patch,
  * row by row over the grid; the class token is left out. Each is the tower's token state passed
  * through the tower's own head (final LayerNorm and projection, found in the graph, so exports
- * that only output the pooled embedding work too) and L2-normalised. The end token's embedding
- * of a text equals its global embedding. Read-only after creation: may be read from any number
- * of threads at once. */
+ * that only output the pooled embedding work too) and L2-normalised. CLIP text towers pool at
+ * the end token, so its row equals the text's global embedding (under GOAL_LONG_TEXT_TRUNCATE, or
+ * for a text that fits). Read-only after creation: may be read from any number of threads at
+ * once. */
 typedef struct goal_tokens goal_tokens;
 
 GOAL_API goal_status goal_model_text_tokens(const goal_model *model, const char *text, size_t length,
