@@ -78,7 +78,7 @@ enum {
     GOAL_ERR_NOT_FOUND = 4,         /* the file does not exist */
     GOAL_ERR_IO = 5,                /* it exists but cannot be read (permissions, a folder, ...) */
     GOAL_ERR_NOT_ONNX = 6,          /* not an ONNX model, or a damaged one */
-    GOAL_ERR_TRUNCATED = 7,         /* an ONNX model that stops before its end */
+    GOAL_ERR_TRUNCATED = 7,         /* a file that stops before its end: an ONNX model, an image */
     GOAL_ERR_INVALID_MODEL = 8,     /* parsed, but inconsistent (libonnx's checker text included) */
     GOAL_ERR_EXTERNAL_DATA = 9,     /* an external-data file is missing, unreadable or too short */
     GOAL_ERR_PATH_ESCAPE = 10,      /* an external-data location points outside the model's folder */
@@ -206,7 +206,8 @@ GOAL_API void goal_options_free(goal_options *options);
 GOAL_API goal_status goal_options_set_int(goal_options *options, goal_option key, int64_t value);
 /* Reads one option's current value. */
 GOAL_API goal_status goal_options_get_int(const goal_options *options, goal_option key, int64_t *out_value);
-/* Sets a string option (a path); NULL unsets it. The options object keeps a copy. */
+/* Sets a string option (a path); NULL unsets it, an empty string is GOAL_ERR_INVALID_ARGUMENT.
+ * The options object keeps a copy. */
 GOAL_API goal_status goal_options_set_string(goal_options *options, goal_option key, const char *value);
 /* Reads a string option: *out_value is NULL when unset, else owned by the options object and
  * valid until the option is set again or the object is freed. */
@@ -365,7 +366,8 @@ GOAL_API goal_status goal_model_file(const goal_model *model, goal_option key, c
  * text. */
 
 /* The token ids of a text with the start (49406) and end (49407) tokens, unpadded, at most
- * `max_tokens` of them with the end token kept last (0: no limit). `out_spans`, if not NULL,
+ * `max_tokens` of them with the end token kept last (0: no limit; 1 is GOAL_ERR_INVALID_ARGUMENT,
+ * as it leaves no room for both special tokens). `out_spans`, if not NULL,
  * receives two byte offsets per token, [start, end) in the text (the start token's span is empty
  * at 0, the end token's empty at the end of the text). `capacity` counts tokens; *out_count is
  * the number of tokens, also with GOAL_ERR_BUFFER_TOO_SMALL (then nothing is written; `out_ids`
@@ -386,7 +388,11 @@ GOAL_API goal_status goal_model_encode_text(const goal_model *model, size_t coun
  * transparency handled by the model's convention (see GOAL_OPTION_CONVENTION),
  * then resized on the short side with PIL's bicubic filter, centre-cropped, scaled by 1/255 and
  * normalised with the model's mean and std. Raw pixels are 8 bits per channel, 1 (gray), 3 (RGB)
- * or 4 (RGBA) channels, rows `stride` bytes apart. A failure names the image's index. */
+ * or 4 (RGBA) channels, rows `stride` bytes apart.
+ * Failures name the image's index: a missing file GOAL_ERR_NOT_FOUND, an unreadable one
+ * GOAL_ERR_IO, data that is neither JPEG nor PNG GOAL_ERR_UNSUPPORTED, a file cut short
+ * GOAL_ERR_TRUNCATED, damaged data or bad pixel arguments GOAL_ERR_INVALID_ARGUMENT. With
+ * `count` 0, `out_embeddings` may be NULL. */
 
 GOAL_API goal_status goal_model_encode_image_files(const goal_model *model, size_t count, const char *const *paths,
                                                    float *out_embeddings, size_t capacity);

@@ -27,6 +27,11 @@ command -v swift >/dev/null 2>&1 || { echo "goal needs a Swift 6 toolchain on PA
 echo "== building libgoal.so (release)"
 swift build -c release --product goal
 
+echo "== pkg-config file .build/release/goal.pc"
+# PKG_CONFIG_PATH=.build/release pkg-config --cflags --libs goal then builds against this tree.
+version=$(sed -n 's/^#define GOAL_VERSION_STRING "\(.*\)"$/\1/p' include/goal.h)
+sed -e "s|@PREFIX@|$PWD|g" -e "s|@VERSION@|$version|g" tools/goal.pc.in > .build/release/goal.pc
+
 echo "== Python environment in .venv"
 # --system-site-packages reuses what the machine already has (NumPy, onnxruntime, ...).
 [ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv

@@ -40,6 +40,9 @@ public func goalModelOpen(_ path: UnsafePointer<CChar>?, _ options: OpaquePointe
             guard let text = String(validatingCString: path) else {
                 throw GoalError(.invalidArgument, "goal_model_open: the path is not valid UTF-8")
             }
+            guard !text.isEmpty else {
+                throw GoalError(.invalidArgument, "goal_model_open: the path is empty (pass NULL to open only the files named in the options)")
+            }
             folder = text
         }
         let settings = options.map { object($0, as: OptionsObject.self) } ?? OptionsObject()
@@ -91,6 +94,9 @@ public func goalModelFile(_ model: OpaquePointer?, _ key: goal_option,
     }
 }
 
+/// A C size_t as Swift sees it: values above Int.max arrive negative and mean "as large as can be".
+func sizeT(_ value: Int) -> Int { value < 0 ? Int.max : value }
+
 /// `length` bytes of caller text (GOAL_NUL_TERMINATED: up to the NUL), copied.
 func textBytes(_ text: UnsafePointer<CChar>?, _ length: Int, _ function: StaticString, _ what: String) throws(GoalError) -> [UInt8] {
     guard length >= -1 else { throw GoalError(.invalidArgument, "\(function): the length of \(what) is \(UInt(bitPattern: length)) bytes") }
@@ -104,7 +110,8 @@ func textBytes(_ text: UnsafePointer<CChar>?, _ length: Int, _ function: StaticS
 
 /// Copies `values` into a caller buffer of `capacity` floats, or reports the size needed.
 func copyOut(_ values: [Float], _ out: UnsafeMutablePointer<Float>?, _ capacity: Int, _ function: StaticString) throws(GoalError) {
-    guard capacity >= values.count else {
+    if values.isEmpty { return }
+    guard sizeT(capacity) >= values.count else {
         throw GoalError(.bufferTooSmall, "\(function): the output needs \(values.count) floats; the buffer holds \(capacity)")
     }
     let out = try required(out, function, "out_embeddings")
@@ -119,12 +126,13 @@ public func goalModelTokenize(_ model: OpaquePointer?, _ text: UnsafePointer<CCh
     return abiCall { () throws(GoalError) in
         let m = object(try required(model, "goal_model_tokenize", "model"), as: ModelObject.self).model
         let bytes = try textBytes(text, length, "goal_model_tokenize", "text")
-        let tokens = try m.tokenize(bytes, limit: maxTokens == 0 ? nil : maxTokens)
-        outCount?.pointee = tokens.count
-        guard capacity >= tokens.count else {
+        let tokens = try m.tokenize(bytes, limit: maxTokens == 0 ? nil : sizeT(maxTokens))
+        guard sizeT(capacity) >= tokens.count else {
+            outCount?.pointee = tokens.count
             throw GoalError(.bufferTooSmall, "goal_model_tokenize: the text is \(tokens.count) tokens; the buffer holds \(capacity)")
         }
         let ids = try required(outIDs, "goal_model_tokenize", "out_ids")
+        outCount?.pointee = tokens.count
         for (i, t) in tokens.enumerated() {
             ids[i] = t.id
             outSpans?[2 * i] = Int64(t.span.lowerBound)
@@ -155,7 +163,7 @@ public func goalModelEncodeText(_ model: OpaquePointer?, _ count: Int, _ texts: 
 func checkCapacity(_ count: Int, _ dim: Int, _ capacity: Int, _ function: StaticString) throws(GoalError) {
     guard count >= 0 else { throw GoalError(.invalidArgument, "\(function): a count of \(UInt(bitPattern: count))") }
     let (needed, overflow) = count.multipliedReportingOverflow(by: dim)
-    guard !overflow, capacity >= needed else {
+    guard !overflow, sizeT(capacity) >= needed else {
         throw GoalError(.bufferTooSmall, "\(function): \(count) embeddings of \(dim) need \(overflow ? "more" : String(needed)) floats; the buffer holds \(capacity)")
     }
 }

@@ -11,7 +11,7 @@ public func goalStatusString(_ status: goal_status) -> UnsafePointer<CChar> {
     case GOAL_ERR_NOT_FOUND: text = "file not found"
     case GOAL_ERR_IO: text = "cannot read file"
     case GOAL_ERR_NOT_ONNX: text = "not an ONNX model"
-    case GOAL_ERR_TRUNCATED: text = "truncated ONNX model"
+    case GOAL_ERR_TRUNCATED: text = "truncated file"
     case GOAL_ERR_INVALID_MODEL: text = "invalid ONNX model"
     case GOAL_ERR_EXTERNAL_DATA: text = "external data missing or short"
     case GOAL_ERR_PATH_ESCAPE: text = "external data outside the model folder"

@@ -59,8 +59,18 @@ public struct ModelFiles: Sendable, Equatable {
         if let t = given.tokenizer { found.tokenizer = t }
         if let p = given.preprocessorConfig { found.preprocessorConfig = p }
         if let p = given.modelConfig { found.modelConfig = p }
-        for p in [found.textGraph, found.visionGraph].compactMap({ $0 }) where fileKind(p) != .file {
-            throw GoalError(.notFound, "\(p): no such model file")
+        var named = [found.textGraph, found.visionGraph, found.preprocessorConfig, found.modelConfig]
+        switch found.tokenizer {
+        case .tokenizerJSON(let p)?, .openAIBPE(let p)?: named.append(p)
+        case .vocabAndMerges(let v, let m)?: named += [v, m]
+        case nil: break
+        }
+        for p in named.compactMap({ $0 }) {
+            switch fileKind(p) {
+            case .file: continue
+            case .folder: throw GoalError(.io, "\(p): a folder, not a file")
+            case .missing: throw GoalError(.notFound, "\(p): no such file")
+            }
         }
         return found
     }
