@@ -182,12 +182,19 @@ public final class CLIPModel: Sendable {
             parts += values
         }
         if owner.count == texts.count { return parts }
-        // Sentence mode: average each text's sentence embeddings, then normalise.
+        // Sentence mode: average each split text's sentence embeddings, then normalise; a text
+        // encoded whole keeps its row as it is.
         var out = [Float](repeating: 0, count: texts.count * dim)
+        var pieces = [Int](repeating: 0, count: texts.count)
         for (k, i) in owner.enumerated() {
+            pieces[i] += 1
             for j in 0..<dim { out[i * dim + j] += parts[k * dim + j] }
         }
-        return normalizedRows(out, width: dim)
+        for i in texts.indices where pieces[i] > 1 {
+            let row = normalizedRows(out[i * dim ..< (i + 1) * dim], width: dim)
+            out.replaceSubrange(i * dim ..< (i + 1) * dim, with: row)
+        }
+        return out
     }
 
     /// Token embeddings of one text: every token of its sequence (start and end included, as

@@ -1,0 +1,7 @@
+"""`python -m goal ...` runs the command-line tool (see goal/cli.py)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
