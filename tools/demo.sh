@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The README's first command: set everything up, then run the demo on the default model.
+# Until the trained default model lands, the demo uses the tiny random-weight model folders in
+# fixtures/folders: the numbers show the machinery (tokens, embeddings, similarities), not meaning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 echo
-echo "== demo"
-.venv/bin/python examples/python/graph_info.py fixtures/models/hf_text_dynamo/model.onnx fixtures/models/hf_vision_external/model.onnx
+echo "== goal info: what a model folder holds"
+.venv/bin/goal info fixtures/folders/hf_248_dynamo
 echo
-for model in hf_text_ts hf_vision_dynamo openclip_text_ts hf_text248_ts; do
-    .venv/bin/python examples/python/run_graph.py "fixtures/models/$model"
-done
+echo "== encoding long captions and images (examples/python/encode.py)"
+.venv/bin/python examples/python/encode.py fixtures/folders/hf_ts
+echo
+echo "== the same from C (examples/c/encode.c, built with pkg-config)"
+PKG_CONFIG_PATH=.build/release cc -std=c99 -O2 examples/c/encode.c $(PKG_CONFIG_PATH=.build/release pkg-config --cflags --libs goal) -lm -o .build/release/encode-example
+.build/release/encode-example fixtures/folders/openclip_immich --image fixtures/images/astronaut_wide.jpg \
+    "an astronaut on a horse" "a cup of coffee"

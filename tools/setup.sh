@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libopenblas-dev libonnx-dev libprotobuf-dev libjpeg-dev libpng-dev zlib1g-dev
-              binutils gcc g++ python3 python3-pip python3-venv)
+              binutils gcc g++ pkg-config python3 python3-pip python3-venv)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
