@@ -190,6 +190,14 @@ static void test_tokenize(const goal_model *model) {
     CHECK_STATUS(goal_model_tokenize(model, text, GOAL_NUL_TERMINATED, 0, NULL, NULL, 0, &count),
                  GOAL_ERR_BUFFER_TOO_SMALL);
     CHECK(count == n);
+    /* Room enough but no buffer: an error, and the count cleared like any out-parameter. */
+    CHECK_STATUS(goal_model_tokenize(model, text, GOAL_NUL_TERMINATED, 0, NULL, NULL, 64, &count),
+                 GOAL_ERR_INVALID_ARGUMENT);
+    CHECK(count == 0);
+    /* The largest size_t values mean "no limit", not a negative one. */
+    CHECK_STATUS(goal_model_tokenize(model, text, GOAL_NUL_TERMINATED, SIZE_MAX, again, NULL, SIZE_MAX, &count),
+                 GOAL_OK);
+    CHECK(count == n);
 
     /* Invalid UTF-8 (a cut-off two-byte sequence, a lone continuation byte, an overlong NUL). */
     count = 99;
@@ -708,9 +716,13 @@ static void test_named_files(void) {
     /* A named file that is not there is an error naming it. */
     CHECK_STATUS(goal_options_set_string(options, GOAL_OPTION_TOKENIZER, fixture("folders/hf_ts/absent.json")),
                  GOAL_OK);
-    CHECK(goal_model_open(NULL, options, &text_only) != GOAL_OK);
+    CHECK_STATUS(goal_model_open(NULL, options, &text_only), GOAL_ERR_NOT_FOUND);
     CHECK(text_only == NULL);
     CHECK_CONTAINS(goal_last_error(), "absent.json");
+    /* A folder where a file belongs cannot be read as one. */
+    CHECK_STATUS(goal_options_set_string(options, GOAL_OPTION_TOKENIZER, fixture("folders/hf_ts")), GOAL_OK);
+    CHECK_STATUS(goal_model_open(NULL, options, &text_only), GOAL_ERR_IO);
+    CHECK_CONTAINS(goal_last_error(), "folder");
     CHECK_STATUS(goal_options_set_string(options, GOAL_OPTION_TEXT_MODEL, fixture("folders/hf_ts/absent.onnx")),
                  GOAL_OK);
     CHECK_STATUS(goal_model_open(NULL, options, &text_only), GOAL_ERR_NOT_FOUND);
