@@ -307,3 +307,26 @@ def test_transparency_follows_the_convention(name, convention, over_white):
         else:
             rgb = rgba[..., :3]
         np.testing.assert_array_equal(model.encode_image([rgba]), model.encode_image([np.ascontiguousarray(rgb)]))
+
+
+def test_immichs_own_layout(tmp_path):
+    """immich's exports keep the tokenizer in textual/, the preprocessing in
+    visual/preprocess_cfg.json and the model config in config.json: rebuilt from the fixture."""
+    source = FOLDERS / "openclip_immich"
+    (tmp_path / "textual").mkdir()
+    (tmp_path / "visual").mkdir()
+    shutil.copy(source / "textual" / "model.onnx", tmp_path / "textual")
+    shutil.copy(source / "visual" / "model.onnx", tmp_path / "visual")
+    shutil.copy(FOLDERS / "hf_ts" / "tokenizer.json", tmp_path / "textual")
+    config = json.loads((source / "open_clip_config.json").read_text())
+    (tmp_path / "visual" / "preprocess_cfg.json").write_text(json.dumps(config["preprocess_cfg"]))
+    (tmp_path / "config.json").write_text(json.dumps(config["model_cfg"]))
+    ref = reference("openclip_immich")
+    with goal.Model(tmp_path) as model, goal.Model(source) as fixture:
+        assert model.info == fixture.info
+        assert model.files["tokenizer"].endswith("textual/tokenizer.json")
+        assert model.files["preprocessor_config"].endswith("visual/preprocess_cfg.json")
+        captions = [str(c) for c in ref["captions"]]
+        np.testing.assert_array_equal(model.encode_text(captions), fixture.encode_text(captions))
+        paths = [IMAGES / str(f) for f in ref["image_files"]]
+        np.testing.assert_array_equal(model.encode_image(paths), fixture.encode_image(paths))
