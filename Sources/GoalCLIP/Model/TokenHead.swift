@@ -8,7 +8,8 @@
 /// the nearest [batch, tokens, width] value as the token states. The LayerNorms and projection
 /// passed on the way, applied to every token, give the token embeddings.
 struct TokenHead: Sendable {
-    /// The value holding the token states.
+    /// The value holding the token states: the last layer's, before any LayerNorm applied to
+    /// every token.
     let states: String
     /// The graph's own head nodes, in data-flow order; nil when the states are already the
     /// embeddings.
@@ -82,9 +83,23 @@ struct HeadPath: Sendable {
             throw GoalError(.unsupported,
                             "the \(tower) tower's output does not come from a [batch, tokens, width] tensor through a pooling step, so it has no token-level embeddings")
         }
+        // Take the states from before a LayerNorm the tower applies to every token (open_clip's
+        // ln_post, HF text's final LN), so that averaging them over a region or a sentence (TSL)
+        // happens where the tower's own head begins; that LN then joins the head.
+        var top = k
+        var j = k + 1
+        while j < steps.count, probed[j].rank == 3, probed[j].shape[0] == batch {
+            let op = steps[j].node.opType
+            if op == "LayerNormalization" && steps[j].node.domain.isEmpty {
+                top = j
+            } else if op != "Cast" && op != "Identity" {
+                break
+            }
+            j += 1
+        }
         var nodes: [Node] = [], slots: [Int] = []
         var projected = false
-        for step in steps[0...k].reversed() {
+        for step in steps[0...top].reversed() {
             let n = step.node
             let constOther = n.inputs.indices.contains { $0 != step.slot && engine.constant(n.inputs[$0]) != nil }
             switch (n.domain, n.opType) {
@@ -115,7 +130,7 @@ struct HeadPath: Sendable {
             slots.append(step.slot)
         }
         let chain = nodes.isEmpty ? nil : try NodeChain(nodes, dataSlots: slots, engine: engine)
-        return TokenHead(states: steps[k].input, chain: chain)
+        return TokenHead(states: steps[top].input, chain: chain)
     }
 
     private func refuse(_ node: Node, _ tower: String, _ what: String) -> GoalError {

@@ -60,8 +60,8 @@ final class Tower: @unchecked Sendable {
         return (out.shape[1], normalizedRows(out.floats, width: out.shape[1]))
     }
 
-    /// Token embeddings [batch, tokens, dim] (all tokens the states have, unnormalised).
-    func tokens(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> Tensor {
+    /// Token states [batch, tokens, width] (before the head) and the head that projects them.
+    func tokenStates(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> (head: TokenHead, states: Tensor) {
         let states: Tensor
         let found: TokenHead
         if let known = head.withLock({ $0 }) {
@@ -73,15 +73,31 @@ final class Tower: @unchecked Sendable {
             head.withLock { $0 = found }
             states = probed[path.values.firstIndex(of: found.states)!]
         }
-        guard states.rank == 3, states.dtype == .float32 else {
+        guard states.rank == 3, states.shape[0] == batch, states.dtype == .float32 else {
             throw GoalError(.internal, "token states '\(found.states)' have shape \(states.shape)")
         }
-        return try found.project(states)
+        return (found, states)
+    }
+
+    /// Token embeddings [batch, tokens, dim] (all tokens the states have, unnormalised).
+    func tokens(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> Tensor {
+        let (head, states) = try tokenStates(feeds, batch: batch)
+        return try head.project(states)
+    }
+
+    /// The head applied to `rows` state vectors of the tower's width: [rows, dim], unnormalised.
+    func project(_ states: [Float], rows: Int) throws(GoalError) -> Tensor {
+        guard let found = head.withLock({ $0 }) else {
+            throw GoalError(.internal, "the \(kind.rawValue) tower's head is not known before its states were read")
+        }
+        let width = rows > 0 ? states.count / rows : 0
+        let out = try found.project(try Tensor(floats: states, shape: [1, rows, width]))
+        return out.reshaped([rows, out.shape[2]])
     }
 }
 
 /// A copy of rows of `width` floats, each scaled to unit length; an all-zero row stays zero.
-func normalizedRows(_ p: some Collection<Float>, width: Int) -> [Float] {
+package func normalizedRows(_ p: some Collection<Float>, width: Int) -> [Float] {
     var out = Array(p)
     guard width > 0 else { return out }
     for r in 0..<(out.count / width) {
