@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // libgoal: a C-ABI library, written in Swift, that runs CLIP-family ONNX models.
-// Layers (arrows point down only): GoalC -> GoalCLIP -> GoalEngine -> CONNXLoader (C++ over
+// Layers (arrows point down only): GoalC -> GoalMatch -> GoalCLIP -> GoalEngine -> CONNXLoader (C++ over
 // libonnx), COpenBLAS; GoalCLIP also decodes images (CImageDecode: C over libjpeg and libpng)
 // and reads gzip vocabularies (CZlib).
 import PackageDescription
@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "goal", type: .dynamic, targets: ["GoalC"]),
         // The Swift API (CLIPModel and below), for Swift packages that depend on this one by path.
         .library(name: "GoalCLIP", targets: ["GoalCLIP"]),
+        .library(name: "GoalMatch", targets: ["GoalMatch"]),
     ],
     targets: [
         .target(
@@ -45,8 +46,12 @@ let package = Package(
             dependencies: ["GoalEngine", "CImageDecode", "CZlib"]
         ),
         .target(
+            name: "GoalMatch",
+            dependencies: ["GoalCLIP", "CImageDecode"]
+        ),
+        .target(
             name: "GoalC",
-            dependencies: ["GoalEngine", "GoalCLIP", "CGoalSupport"],
+            dependencies: ["GoalEngine", "GoalCLIP", "GoalMatch", "CGoalSupport"],
             exclude: ["exports.map"],
             linkerSettings: [
                 .unsafeFlags([
@@ -58,6 +63,7 @@ let package = Package(
         ),
         .testTarget(name: "GoalEngineTests", dependencies: ["GoalEngine"]),
         .testTarget(name: "GoalCLIPTests", dependencies: ["GoalCLIP"]),
+        .testTarget(name: "GoalMatchTests", dependencies: ["GoalMatch"]),
     ],
     cxxLanguageStandard: .cxx17
 )

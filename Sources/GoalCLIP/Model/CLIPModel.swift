@@ -251,6 +251,75 @@ public final class CLIPModel: Sendable {
     }
 }
 
+// MARK: States for the match layer
+
+/// An image's last-layer patch states, before the tower's head, with what is needed to place
+/// them: the decoded image and the patch grid.
+package struct ImageStates: Sendable {
+    package let image: RGBImage
+    package let rows: Int
+    package let columns: Int
+    package let patchSize: Int
+    /// `rows * columns` vectors of `width`, patches row by row (no class token).
+    package let width: Int
+    package let states: [Float]
+}
+
+/// A text's tokens (start and end included, truncated to the context) and their states before
+/// the tower's head.
+package struct TextStates: Sendable {
+    package let tokens: [CLIPTokenizer.Token]
+    package let width: Int
+    package let states: [Float]
+}
+
+extension CLIPModel {
+    package func imageStates(_ source: ImageSource) throws(GoalError) -> ImageStates {
+        let encoder = try imageEncoderOrThrow()
+        let image = try source.decode(index: 0, alpha: alphaHandling)
+        guard let grid = encoder.grid, let patch = encoder.patchSize else {
+            throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
+        }
+        let (_, states) = try encoder.tower.tokenStates(try encoder.feeds([image]), batch: 1)
+        let n = states.shape[1], width = states.shape[2], patches = grid.rows * grid.columns
+        guard n == patches || n == patches + 1 else {
+            throw GoalError(.unsupported, "the image tower has \(n) token states, not a \(grid.rows)x\(grid.columns) patch grid with or without a class token")
+        }
+        return ImageStates(image: image, rows: grid.rows, columns: grid.columns, patchSize: patch, width: width,
+                           states: Array(states.floats.dropFirst((n - patches) * width)))
+    }
+
+    package func textStates(_ utf8: [UInt8]) throws(GoalError) -> TextStates {
+        let encoder = try textEncoderOrThrow()
+        let tokens = try tokenize(utf8, limit: encoder.contextLength)
+        let (_, states) = try encoder.tower.tokenStates(try encoder.feeds([tokens.map(\.id)]), batch: 1)
+        let width = states.shape[2]
+        return TextStates(tokens: tokens, width: width, states: Array(states.floats.prefix(tokens.count * width)))
+    }
+
+    /// The image head applied to `rows` state vectors: `rows * dim` floats, rows normalised.
+    package func projectImageStates(_ states: [Float], rows: Int) throws(GoalError) -> [Float] {
+        let out = try imageEncoderOrThrow().tower.project(states, rows: rows)
+        return normalizedRows(out.floats, width: out.shape[1])
+    }
+
+    /// The text head applied to `rows` state vectors: `rows * dim` floats, rows normalised.
+    package func projectTextStates(_ states: [Float], rows: Int) throws(GoalError) -> [Float] {
+        let out = try textEncoderOrThrow().tower.project(states, rows: rows)
+        return normalizedRows(out.floats, width: out.shape[1])
+    }
+
+    private func imageEncoderOrThrow() throws(GoalError) -> ImageEncoder {
+        guard let image else { throw GoalError(.unsupported, "this model has no image tower") }
+        return image
+    }
+
+    private func textEncoderOrThrow() throws(GoalError) -> TextEncoder {
+        guard let text else { throw GoalError(.unsupported, "this model has no text tower") }
+        return text
+    }
+}
+
 /// Token-level embeddings of a text.
 public struct TextTokens: Sendable {
     public let ids: [Int32]
@@ -277,7 +346,7 @@ public enum ImageSource: Sendable {
     case encoded([UInt8])
     case pixels(RGBImage)
 
-    func decode(index: Int, alpha: AlphaHandling) throws(GoalError) -> RGBImage {
+    package func decode(index: Int, alpha: AlphaHandling) throws(GoalError) -> RGBImage {
         do {
             switch self {
             case .file(let path): return try RGBImage(contentsOf: path, alpha: alpha)

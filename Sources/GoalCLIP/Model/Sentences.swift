@@ -5,7 +5,11 @@
 /// an end: a known abbreviation ("Mr.", "e.g.", "St."), a single-letter initial, or an ellipsis
 /// followed by a lower-case word. A decimal point never qualifies (no whitespace follows it).
 /// Text without any end mark is one sentence; whitespace-only text has none.
-public func sentenceRanges(_ utf8: [UInt8]) -> [Range<Int>] {
+///
+/// `naive` is the GOAL paper's rule instead: split at every ".", drop the stops themselves and
+/// the pieces that are only whitespace.
+public func sentenceRanges(_ utf8: [UInt8], naive: Bool = false) -> [Range<Int>] {
+    if naive { return naiveSentenceRanges(utf8) }
     var ranges: [Range<Int>] = []
     var start = 0
     var i = 0
@@ -77,4 +81,18 @@ extension String {
     fileprivate func trimmingPrefix(while drop: (Character) -> Bool) -> Substring {
         self[...].trimmingPrefix(while: drop)
     }
+}
+
+private func naiveSentenceRanges(_ utf8: [UInt8]) -> [Range<Int>] {
+    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+    var ranges: [Range<Int>] = []
+    var start = 0
+    for end in 0...utf8.count where end == utf8.count || utf8[end] == UInt8(ascii: ".") {
+        var lo = start, hi = end
+        while lo < hi, isSpace(utf8[lo]) { lo += 1 }
+        while hi > lo, isSpace(utf8[hi - 1]) { hi -= 1 }
+        if lo < hi { ranges.append(lo..<hi) }
+        start = end + 1
+    }
+    return ranges
 }
