@@ -89,11 +89,12 @@ def write_bytes(path, data):
 
 def save_npz(path, arrays):
     """np.savez stamps each member with the current time; fixed ZipInfo dates keep the bytes
-    the same from run to run. Stored, not deflated, so a reader needs no zlib."""
+    the same from run to run. Stored, not deflated, so a reader needs no zlib. np.require, not
+    np.ascontiguousarray, so a 0-d array stays a scalar instead of becoming shape (1,)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, array in arrays.items():
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(buffer, np.require(array, requirements="C"), allow_pickle=False)
             info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             zf.writestr(info, buffer.getvalue())

@@ -33,11 +33,15 @@ outputs as `<tower>.<ONNX output name>`, tower being `text` or `vision` (both to
 logits belong to neither tower and keep their bare names); and the token-level references
 `text.tokens` [captions, sequence, projection] and `vision.tokens` [images, patches,
 projection]: the tower's own head (final LayerNorm and projection) applied by PyTorch to every
-token, unnormalised, class token dropped. Uncompressed, with fixed timestamps, written like
-tools/make_fixtures.py writes its npz files.
+token, unnormalised, class token dropped; and, so a reader can apply that head itself,
+`<tower>.states` (the last layer's token states before the final LayerNorm, class token
+included) with `<tower>.head.ln_weight`, `.ln_bias`, `.ln_eps` and `.projection` [width, dim].
+Uncompressed, with fixed timestamps, written like tools/make_fixtures.py writes its npz files.
 
 While building, the token references are checked against the pooled outputs: at the token each
-tower pools (first EOS, argmax id, class token) the head must give the pooled embedding. After
+tower pools (first EOS, argmax id, class token) the head must give the pooled embedding; and
+LN(states) @ projection, computed in numpy from the stored members, must give both the pooled
+output and `<tower>.tokens`. After
 writing, every .onnx is run in onnxruntime on the stored inputs (the whole batch and the first
 row alone, which checks the batch axis is dynamic) and compared with PyTorch's outputs; the
 script prints a table and exits nonzero if any difference is over 1e-4.
@@ -161,6 +165,32 @@ def check_head(what, tokens, pooled, positions):
         raise SystemExit(f"{what}: head on the pooled token differs from the pooled output by {d:.3e}")
 
 
+def head_reference(tower, states, layer_norm, projection):
+    """`<tower>.states`, the last layer's token states before the tower's final LayerNorm, and
+    `<tower>.head.*`, that LayerNorm and the [width, dim] projection: embedding = LN(x) @ projection."""
+    return {f"{tower}.states": np.ascontiguousarray(states.detach().numpy()),
+            f"{tower}.head.ln_weight": layer_norm.weight.detach().numpy().copy(),
+            f"{tower}.head.ln_bias": layer_norm.bias.detach().numpy().copy(),
+            f"{tower}.head.ln_eps": np.array(layer_norm.eps, dtype=np.float64),
+            f"{tower}.head.projection": np.ascontiguousarray(projection.detach().numpy())}
+
+
+def check_states(what, tower, reference, pooled, positions, normalised):
+    """The stored head applied in numpy to the stored states must give the pooled output at the
+    token the tower pools (both normalised first if the tower normalises its output) and
+    `<tower>.tokens` at every token (vision: class token dropped)."""
+    x = reference[f"{tower}.states"].astype(np.float64)
+    x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + reference[f"{tower}.head.ln_eps"])
+    out = (x * reference[f"{tower}.head.ln_weight"] + reference[f"{tower}.head.ln_bias"]) @ \
+        reference[f"{tower}.head.projection"]
+    at_pool = out[np.arange(len(out)), positions]
+    d_pool = max_diff(normalize(at_pool), normalize(pooled)) if normalised else max_diff(at_pool, pooled)
+    d_tokens = max_diff(out[:, 1:] if tower == "vision" else out, reference[f"{tower}.tokens"])
+    print(f"    {what}: LN(states) @ projection vs pooled {d_pool:.2e}, vs tokens {d_tokens:.2e}")
+    if not max(d_pool, d_tokens) <= TOLERANCE:
+        raise SystemExit(f"{what}: the stored states and head do not give the stored outputs")
+
+
 # --------------------------------------------------------------------------------------------
 # Hugging Face folders
 # --------------------------------------------------------------------------------------------
@@ -238,30 +268,46 @@ def build_hf_towers(config):
     return HFText(text).eval(), HFVision(vision).eval()
 
 
-def hf_text_tokens(what, transformer, projection, inputs, pooled):
+def hf_text_references(what, transformer, projection, inputs, pooled, normalised):
     """text.tokens of an HF text tower: HF's last_hidden_state is already after
-    final_layer_norm, so the projection alone is the head. The tower pools at the first EOS."""
+    final_layer_norm, so the projection alone is the head. The tower pools at the first EOS.
+    text.states is final_layer_norm's input, caught by a hook."""
     import torch
 
-    with torch.no_grad():
-        hidden = transformer(input_ids=torch.from_numpy(inputs["input_ids"]),
-                             attention_mask=torch.from_numpy(inputs["attention_mask"])).last_hidden_state
-        tokens = projection(hidden).numpy()
-    check_head(what, tokens, pooled, np.argmax(inputs["input_ids"] == EOS_ID, axis=1))
-    return tokens
+    seen = {}
+    hook = transformer.final_layer_norm.register_forward_pre_hook(
+        lambda _m, args: seen.__setitem__("states", args[0]))
+    try:
+        with torch.no_grad():
+            hidden = transformer(input_ids=torch.from_numpy(inputs["input_ids"]),
+                                 attention_mask=torch.from_numpy(inputs["attention_mask"])).last_hidden_state
+            tokens = projection(hidden).numpy()
+    finally:
+        hook.remove()
+    positions = np.argmax(inputs["input_ids"] == EOS_ID, axis=1)
+    check_head(what, tokens, pooled, positions)
+    reference = {"text.tokens": tokens,
+                 **head_reference("text", seen["states"], transformer.final_layer_norm, projection.weight.T)}
+    check_states(what, "text", reference, pooled, positions, normalised)
+    return reference
 
 
-def hf_vision_tokens(what, transformer, post_layernorm, projection, inputs, pooled):
+def hf_vision_references(what, transformer, post_layernorm, projection, inputs, pooled, normalised):
     """vision.tokens of an HF vision tower: its last_hidden_state comes before post_layernorm
     (the tower applies that to the pooled class token only), so the head is post_layernorm then
-    the projection. Checked on the class token, which is then dropped."""
+    the projection. Checked on the class token, which is then dropped. vision.states is that
+    last_hidden_state, class token included."""
     import torch
 
     with torch.no_grad():
         hidden = transformer(pixel_values=torch.from_numpy(inputs["pixel_values"])).last_hidden_state
         tokens = projection(post_layernorm(hidden)).numpy()
-    check_head(what, tokens, pooled, np.zeros(len(tokens), dtype=np.int64))
-    return np.ascontiguousarray(tokens[:, 1:])
+    positions = np.zeros(len(tokens), dtype=np.int64)
+    check_head(what, tokens, pooled, positions)
+    reference = {"vision.tokens": np.ascontiguousarray(tokens[:, 1:]),
+                 **head_reference("vision", hidden, post_layernorm, projection.weight.T)}
+    check_states(what, "vision", reference, pooled, positions, normalised)
+    return reference
 
 
 HF_TEXT_OUTPUTS = ["text_embeds", "last_hidden_state"]
@@ -301,12 +347,12 @@ def make_hf_folder(name, max_positions, exporter):
         else:
             # Dynamic batch only: the 248-token context is fixed, as long-context exports ship.
             save_embedded(export_dynamo(module, example, outputs), folder / file)
-    reference["text.tokens"] = hf_text_tokens(
+    reference.update(hf_text_references(
         f"{name} text", text.model.text_model, text.model.text_projection, text_inputs,
-        reference["text.text_embeds"])
-    reference["vision.tokens"] = hf_vision_tokens(
+        reference["text.text_embeds"], normalised=False))
+    reference.update(hf_vision_references(
         f"{name} vision", vision.model.vision_model, vision.model.vision_model.post_layernorm,
-        vision.model.visual_projection, pixels, reference["vision.image_embeds"])
+        vision.model.visual_projection, pixels, reference["vision.image_embeds"], normalised=False))
     save_npz(folder / "reference.npz", reference)
     print(f"  made {name}")
     return [("text_model.onnx", "text"), ("vision_model.onnx", "vision")]
@@ -366,12 +412,12 @@ def make_hf_combined_folder(name):
     result = run_torch(module, inputs, outputs)
     reference = {"captions": unicode_array(CAPTIONS), "image_files": unicode_array(IMAGE_FILES),
                  **inputs, **{COMBINED_KEYS[k]: v for k, v in result.items()}}
-    reference["text.tokens"] = hf_text_tokens(
+    reference.update(hf_text_references(
         f"{name} text", model.text_model, model.text_projection, text_inputs,
-        reference["text.text_embeds"])
-    reference["vision.tokens"] = hf_vision_tokens(
+        reference["text.text_embeds"], normalised=True))
+    reference.update(hf_vision_references(
         f"{name} vision", model.vision_model, model.vision_model.post_layernorm,
-        model.visual_projection, pixels, reference["vision.image_embeds"])
+        model.visual_projection, pixels, reference["vision.image_embeds"], normalised=True))
     export_torchscript(module, {k: torch.from_numpy(v) for k, v in inputs.items()}, outputs,
                        COMBINED_AXES, folder / "model.onnx")
     save_npz(folder / "reference.npz", reference)
@@ -425,12 +471,13 @@ def make_immich_wrappers():
     return Text, Image
 
 
-def open_clip_tokens(what, model, text_inputs, image_inputs, pooled_text, pooled_image):
+def open_clip_references(what, model, text_inputs, image_inputs, pooled_text, pooled_image):
     """text.tokens and vision.tokens of an open_clip CLIP, taken where encode_text and
     encode_image apply their heads: ln_final's output @ text_projection; the ViT's ln_post
     output (in the default config -- no attentional pool, final_ln_after_pool off, pool_type
     'tok' -- ln_post runs on every token before the class token is taken) @ proj, class token
-    dropped."""
+    dropped. text.states and vision.states are ln_final's and ln_post's inputs. Both towers'
+    outputs are normalised (immich's encode_*(normalize=True))."""
     import torch
 
     visual = model.visual
@@ -438,20 +485,28 @@ def open_clip_tokens(what, model, text_inputs, image_inputs, pooled_text, pooled
             or model.text_pool_type != "argmax" or not isinstance(model.text_projection, torch.nn.Parameter)):
         raise SystemExit(f"{what}: not open_clip's default CLIP heads; the token references would be wrong")
     seen = {}
-    hooks = [model.ln_final.register_forward_hook(lambda _m, _i, out: seen.__setitem__("text", out)),
-             visual.ln_post.register_forward_hook(lambda _m, _i, out: seen.__setitem__("vision", out))]
+    hooks = [model.ln_final.register_forward_hook(lambda _m, i, out: seen.__setitem__("text", (i[0], out))),
+             visual.ln_post.register_forward_hook(lambda _m, i, out: seen.__setitem__("vision", (i[0], out)))]
     try:
         with torch.no_grad():
             model.encode_text(torch.from_numpy(text_inputs["text"]))
             model.encode_image(torch.from_numpy(image_inputs["image"]))
-            text = (seen["text"] @ model.text_projection).numpy()
-            vision = (seen["vision"] @ visual.proj).numpy()
+            text = (seen["text"][1] @ model.text_projection).numpy()
+            vision = (seen["vision"][1] @ visual.proj).numpy()
     finally:
         for hook in hooks:
             hook.remove()
-    check_head(f"{what} text", text, pooled_text, np.argmax(text_inputs["text"], axis=1))
-    check_head(f"{what} vision", vision, pooled_image, np.zeros(len(vision), dtype=np.int64))
-    return text, np.ascontiguousarray(vision[:, 1:])
+    text_positions = np.argmax(text_inputs["text"], axis=1)
+    vision_positions = np.zeros(len(vision), dtype=np.int64)
+    check_head(f"{what} text", text, pooled_text, text_positions)
+    check_head(f"{what} vision", vision, pooled_image, vision_positions)
+    reference = {"text.tokens": text,
+                 **head_reference("text", seen["text"][0], model.ln_final, model.text_projection),
+                 "vision.tokens": np.ascontiguousarray(vision[:, 1:]),
+                 **head_reference("vision", seen["vision"][0], visual.ln_post, visual.proj)}
+    check_states(f"{what} text", "text", reference, pooled_text, text_positions, normalised=True)
+    check_states(f"{what} vision", "vision", reference, pooled_image, vision_positions, normalised=True)
+    return reference
 
 
 def make_openclip_folder(name):
@@ -497,8 +552,8 @@ def make_openclip_folder(name):
         export_torchscript(module, {k: torch.from_numpy(v) for k, v in inputs.items()},
                            ["embedding"], {input_name: {0: "batch"}, "embedding": {0: "batch"}},
                            folder / file)
-    reference["text.tokens"], reference["vision.tokens"] = open_clip_tokens(
-        name, model, text_inputs, image_inputs, reference["text.embedding"], reference["vision.embedding"])
+    reference.update(open_clip_references(
+        name, model, text_inputs, image_inputs, reference["text.embedding"], reference["vision.embedding"]))
     save_npz(folder / "reference.npz", reference)
     print(f"  made {name}")
     return [("textual/model.onnx", "text"), ("visual/model.onnx", "vision")]
@@ -538,7 +593,18 @@ Every folder has a `reference.npz` (uncompressed, readable without zlib) holding
   final_layer_norm); HF vision `visual_projection(post_layernorm(last_hidden_state[:, 1:]))`;
   open_clip `ln_final(x) @ text_projection` and `ln_post(x)[:, 1:] @ proj` (its ViT runs
   ln_post on every token before taking the class token). The script checks that, at the token
-  each tower pools (first EOS, argmax id, class token), the head gives the pooled embedding.
+  each tower pools (first EOS, argmax id, class token), the head gives the pooled embedding;
+- the head itself, to apply to token states: `text.states` float32 [captions, sequence, 16]
+  and `vision.states` float32 [images, 17, 16] (class token first), the last layer's token
+  states before the tower's final LayerNorm (HF text: final_layer_norm's input; HF vision:
+  `last_hidden_state`; open_clip: ln_final's and ln_post's inputs), and per tower
+  `<tower>.head.ln_weight`, `<tower>.head.ln_bias` float32 [16], `<tower>.head.ln_eps` float64
+  scalar and `<tower>.head.projection` float32 [16, 16] (width x projection; HF
+  `text_projection.weight.T` / `visual_projection.weight.T`, open_clip `text_projection` /
+  `visual.proj`), so that `LayerNorm(states) @ projection` is the embedding. The script checks,
+  in numpy on the stored arrays, that this gives the pooled output at the pooled token
+  (compared after L2-normalising both where the folder's outputs are normalised) and
+  `text.tokens` / `vision.tokens` (class token dropped) at every token, within 1e-4.
 
 The captions differ in length, have punctuation and contractions, and the last one is
 {long_tokens} tokens long with BOS and EOS: truncated (EOS kept last) in the 77-token folders,
@@ -560,7 +626,9 @@ whole in the 248-token one.
     reference.npz             input_ids, attention_mask [4, 77], pixel_values [3, 3, 32, 32],
                               text.text_embeds, text.last_hidden_state,
                               vision.image_embeds, vision.last_hidden_state,
-                              text.tokens [4, 77, 16], vision.tokens [3, 16, 16]
+                              text.tokens [4, 77, 16], vision.tokens [3, 16, 16],
+                              text.states [4, 77, 16], vision.states [3, 17, 16],
+                              text.head.*, vision.head.*
 
 Tests: finding an HF folder by its files, tokenizer.json with `encode_special_tokens` semantics,
 padding with EOS (49407) plus an attention mask, truncation to 77, pooling at the first EOS,
@@ -573,7 +641,8 @@ As `hf_ts/`, but the text tower has 248 position embeddings (as long-context CLI
 as Long-CLIP do; `max_position_embeddings` 248 in config.json) and both towers come from the
 dynamo exporter (`torch.onnx.export(dynamo=True)`, IR version 10), weights embedded in each
 .onnx. Only the batch axis is dynamic: input_ids and attention_mask are [batch, 248].
-reference.npz holds the same keys as in `hf_ts/`, with text.tokens [4, 248, 16].
+reference.npz holds the same keys as in `hf_ts/`, with text.tokens and text.states
+[4, 248, 16].
 
 Tests: reading the context length from config.json (not assuming 77), padding to 248, no
 truncation of the long caption, and dynamo-exported graphs.
@@ -592,7 +661,8 @@ truncation of the long caption, and dynamo-exported graphs.
                                  width must come from config or the output, not the shape)
     reference.npz                text [4, 77], image [3, 3, 32, 32], text.embedding,
                                  vision.embedding, text.tokens [4, 77, 16],
-                                 vision.tokens [3, 16, 16]
+                                 vision.tokens [3, 16, 16], text.states [4, 77, 16],
+                                 vision.states [3, 17, 16], text.head.*, vision.head.*
 
 Tests: finding an open_clip folder, open_clip's tokenizer (pads with 0, truncates keeping EOS
 last; the tower pools at argmax(token id)), open_clip's preprocess transform, and outputs that
@@ -620,7 +690,8 @@ weights) exported as one graph, as exports for zero-shot classification ship it,
                               text.text_embeds, vision.image_embeds (already L2-normalised:
                               CLIPModel normalises them), logits_per_image [3, 4],
                               logits_per_text [4, 3], text.tokens [4, 77, 16],
-                              vision.tokens [3, 16, 16]
+                              vision.tokens [3, 16, 16], text.states [4, 77, 16],
+                              vision.states [3, 17, 16], text.head.*, vision.head.*
 
 Tests: finding a single-file model with both towers, running one tower of a graph that takes
 both towers' inputs (text and image batches are independent axes), embeddings that come out

@@ -345,6 +345,9 @@ public enum ImageSource: Sendable {
     case file(String)
     case encoded([UInt8])
     case pixels(RGBImage)
+    /// Caller pixels kept as given (1, 3 or 4 channels, rows `rowStride` bytes apart), turned
+    /// into RGB when used, by the using model's convention for alpha.
+    case raw(width: Int, height: Int, rowStride: Int, channels: Int, bytes: [UInt8])
 
     package func decode(index: Int, alpha: AlphaHandling) throws(GoalError) -> RGBImage {
         do {
@@ -352,6 +355,15 @@ public enum ImageSource: Sendable {
             case .file(let path): return try RGBImage(contentsOf: path, alpha: alpha)
             case .encoded(let bytes): return try RGBImage(encoded: bytes, alpha: alpha)
             case .pixels(let image): return image
+            case .raw(let width, let height, let stride, let channels, let bytes):
+                var result: Result<RGBImage, GoalError>!
+                bytes.withUnsafeBytes { buffer in
+                    result = Result { () throws(GoalError) in
+                        try RGBImage(width: width, height: height, rowStride: stride, channels: channels,
+                                     pixels: buffer, alpha: alpha)
+                    }
+                }
+                return try result.get()
             }
         } catch {
             throw GoalError(error.kind, "image \(index): \(error.message)")
