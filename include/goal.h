@@ -435,6 +435,131 @@ GOAL_API goal_status goal_tokens_embeddings(const goal_tokens *tokens, const flo
  * out-pointer may be NULL. */
 GOAL_API goal_status goal_tokens_text(const goal_tokens *tokens, const int32_t **out_ids, const int64_t **out_spans);
 
+/* ==== Images as objects ======================================================================= */
+
+/* An image to match regions in: a file's or a buffer's bytes, or raw pixels, copied. It is
+ * decoded when a model uses it, with that model's convention for transparency (a file that is
+ * not a JPEG or PNG fails then, naming the image). Immutable: may be shared between threads. */
+typedef struct goal_image goal_image;
+
+/* Reads the file's bytes now: GOAL_ERR_NOT_FOUND or GOAL_ERR_IO if it cannot. */
+GOAL_API goal_status goal_image_from_file(const char *path, goal_image **out_image);
+GOAL_API goal_status goal_image_from_memory(const void *data, size_t size, goal_image **out_image);
+/* 8-bit pixels, 1, 3 or 4 channels, rows `stride` bytes apart. */
+GOAL_API goal_status goal_image_from_pixels(const uint8_t *pixels, int32_t width, int32_t height, size_t stride,
+                                            int32_t channels, goal_image **out_image);
+GOAL_API void goal_image_free(goal_image *image);
+
+/* ==== Local matching: sentences, regions, late interaction, LISM ================================ */
+
+/* The sentences of a caption: 4 values per sentence in `out_spans` (byte start, byte end, token
+ * start, token end), tokens counted in the caption's whole tokenisation with the start token at
+ * 0 (an empty token range when the sentence has no token). A sentence ends at . ! or ? followed
+ * by a space or the end, except after an abbreviation (Mr., e.g.), an initial, or inside an
+ * ellipsis that the sentence carries on after; decimals never split. `naive` 1 splits at every
+ * "." as the GOAL paper's code does. `capacity` counts sentences; *out_count is the number of
+ * sentences, also with GOAL_ERR_BUFFER_TOO_SMALL (`out_spans` may then be NULL). */
+GOAL_API goal_status goal_model_sentences(const goal_model *model, const char *text, size_t length, int32_t naive,
+                                          int64_t *out_spans, size_t capacity, size_t *out_count);
+
+/* How a region becomes an embedding. Pinned. */
+typedef int32_t goal_region_mode;
+enum {
+    /* Cut the box from the original image (background kept, no padding) and encode the crop. */
+    GOAL_REGION_CROP = 0,
+    /* Average the last-layer patch states inside the box (before the tower's final LayerNorm),
+     * then apply the tower's head: one vision pass for any number of boxes. The box is mapped
+     * through the real resize and centre crop onto the patch grid; the part outside the crop
+     * window is clipped, and a box with no patch left is GOAL_ERR_INVALID_ARGUMENT. */
+    GOAL_REGION_POOLED = 1
+};
+
+/* L2-normalised embeddings of `count` boxes of one image, each 4 doubles (x0, y0, x1, y1) in
+ * the image's original pixels, into count x dim floats. */
+GOAL_API goal_status goal_model_region_embeddings(const goal_model *model, const goal_image *image, size_t count,
+                                                  const double *boxes, goal_region_mode mode,
+                                                  float *out_embeddings, size_t capacity);
+
+/* FILIP's late interaction of a text's tokens (start and end tokens left out) with an image's
+ * patches, both projected and normalised: text to image is the mean over tokens of each
+ * token's best cosine with a patch, image to text the mean over patches of each patch's best
+ * cosine with a token. Either out-pointer may be NULL. */
+GOAL_API goal_status goal_model_late_interaction(const goal_model *model, const char *text, size_t length,
+                                                 const goal_image *image, float *out_text_to_image,
+                                                 float *out_image_to_text);
+
+/* Settings of a LISM run: a plain object like goal_options (not thread-safe; copied by
+ * goal_model_lism). The defaults are FAST-GOAL's FLISM: the whole image (region 0) and the
+ * spatial division (four quadrants and the centre box), pooled mode, standalone sentences,
+ * each sentence matched to its best region. */
+typedef struct goal_lism_options goal_lism_options;
+typedef int32_t goal_lism_key;
+enum {
+    GOAL_LISM_MODE = 1,                 /* goal_region_mode (default GOAL_REGION_POOLED) */
+    GOAL_LISM_SPATIAL_DIVISION = 2,     /* 1 (default) or 0 */
+    GOAL_LISM_SENTENCE_MODE = 3,        /* GOAL_SENTENCE_STANDALONE (default) or GOAL_SENTENCE_SPAN_POOLED */
+    GOAL_LISM_NAIVE_SENTENCES = 4,      /* 1: split at every "." (the paper's code); default 0 */
+    GOAL_LISM_ONE_TO_ONE = 5,           /* 1: each sentence a different region (Hungarian); default 0 */
+    GOAL_LISM_BEST_EXCLUDES_WHOLE_IMAGE = 6, /* 1: the best pair never uses region 0; default 0 */
+    GOAL_LISM_GRID = 7,                 /* set_int adds an n x n grid of regions (n 1–16) */
+    GOAL_LISM_MIN_SCORE = 8,            /* set_double: drop matches below it (NAN: none, default) */
+    GOAL_LISM_MASK_AREA_MIN = 9,        /* set_double: masks covering less of the image are left out (0.01) */
+    GOAL_LISM_MASK_AREA_MAX = 10        /* set_double: ... or more (0.80) */
+};
+enum {
+    /* Encode each sentence as a text of its own. */
+    GOAL_SENTENCE_STANDALONE = 0,
+    /* Average the caption's token states over the sentence's tokens, then apply the text head;
+     * a sentence beyond the caption's context is encoded standalone. */
+    GOAL_SENTENCE_SPAN_POOLED = 1
+};
+GOAL_API goal_status goal_lism_options_new(goal_lism_options **out_options);
+GOAL_API void goal_lism_options_free(goal_lism_options *options);
+GOAL_API goal_status goal_lism_options_set_int(goal_lism_options *options, goal_lism_key key, int64_t value);
+GOAL_API goal_status goal_lism_options_set_double(goal_lism_options *options, goal_lism_key key, double value);
+/* Adds regions from any detector: `count` boxes of 4 doubles (x0, y0, x1, y1), original pixels. */
+GOAL_API goal_status goal_lism_options_add_boxes(goal_lism_options *options, size_t count, const double *boxes);
+/* Adds a binary mask (nonzero inside), width x height bytes with rows `stride` apart; it must
+ * have the image's size. Its tight box becomes a region if the mask's area is in range. */
+GOAL_API goal_status goal_lism_options_add_mask(goal_lism_options *options, int32_t width, int32_t height,
+                                                size_t stride, const uint8_t *bits);
+
+/* The result of one LISM run. Read-only: may be read from any number of threads at once. */
+typedef struct goal_lism goal_lism;
+
+/* Local image-sentence matching (GOAL's LISM; with the default regions, FAST-GOAL's FLISM) of
+ * an image and its caption. `options` may be NULL for the defaults. Scores are 100 x cosine. */
+GOAL_API goal_status goal_model_lism(const goal_model *model, const goal_image *image, const char *caption,
+                                     size_t length, const goal_lism_options *options, goal_lism **out_lism);
+GOAL_API void goal_lism_free(goal_lism *lism);
+/* Numbers of regions, sentences and matches (one per sentence that got a region). */
+GOAL_API goal_status goal_lism_counts(const goal_lism *lism, size_t *out_regions, size_t *out_sentences,
+                                      size_t *out_matches);
+
+/* Where a region came from. Pinned. */
+typedef int32_t goal_region_source;
+enum {
+    GOAL_SOURCE_WHOLE_IMAGE = 0,
+    GOAL_SOURCE_QUADRANT = 1,   /* index 0–3: top left, top right, bottom left, bottom right */
+    GOAL_SOURCE_CENTRE = 2,
+    GOAL_SOURCE_GRID = 3,       /* index = n * 10000 + row * 100 + column */
+    GOAL_SOURCE_BOX = 4,        /* index of the caller's box */
+    GOAL_SOURCE_MASK = 5        /* index of the caller's mask */
+};
+/* Region `index`: its box (4 doubles, original pixels) and where it came from. */
+GOAL_API goal_status goal_lism_region(const goal_lism *lism, size_t index, double *out_box,
+                                      goal_region_source *out_source, int64_t *out_source_index);
+/* Sentence `index`: byte range in the caption and token range (as goal_model_sentences). */
+GOAL_API goal_status goal_lism_sentence(const goal_lism *lism, size_t index, int64_t *out_span);
+/* The score matrix, sentences x regions floats row by row, owned by `lism`. */
+GOAL_API goal_status goal_lism_scores(const goal_lism *lism, const float **out_scores);
+/* Match `index`: the sentence, its region and the score. */
+GOAL_API goal_status goal_lism_match(const goal_lism *lism, size_t index, size_t *out_sentence, size_t *out_region,
+                                     float *out_score);
+/* The best pair; *out_found is 0 when no pair qualifies (every score below the minimum). */
+GOAL_API goal_status goal_lism_best(const goal_lism *lism, int32_t *out_found, size_t *out_sentence,
+                                    size_t *out_region, float *out_score);
+
 /* ==== Diagnostics ============================================================================= */
 
 /* Notes from opening a graph that did not stop it: an IR or opset newer than libonnx's checker

@@ -40,7 +40,7 @@ extension RGBImage {
 let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
 /// The whole file, read with plain POSIX calls (no Foundation in the library).
-func readImageFile(_ path: String) throws(GoalError) -> [UInt8] {
+package func readImageFile(_ path: String) throws(GoalError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
         throw GoalError(errno == ENOENT ? .notFound : .io, "\(path): cannot open the file (\(String(cString: strerror(errno))))")

@@ -7,7 +7,7 @@ goal_last_error(), instead of returning nonzero. Nothing here owns objects; see 
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, c_char_p, c_float, c_int32, c_int64, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int32, c_int64, c_size_t, c_uint32, c_void_p
 
 from ._errors import error_for
 from ._loader import load_library
@@ -80,6 +80,28 @@ GOAL_MODEL_PATCH_SIZE = 4
 GOAL_MODEL_CONVENTION = 5
 GOAL_MODEL_HAS_TEXT = 6
 GOAL_MODEL_HAS_IMAGE = 7
+
+# Local matching.
+GOAL_REGION_CROP = 0
+GOAL_REGION_POOLED = 1
+GOAL_SENTENCE_STANDALONE = 0
+GOAL_SENTENCE_SPAN_POOLED = 1
+GOAL_LISM_MODE = 1
+GOAL_LISM_SPATIAL_DIVISION = 2
+GOAL_LISM_SENTENCE_MODE = 3
+GOAL_LISM_NAIVE_SENTENCES = 4
+GOAL_LISM_ONE_TO_ONE = 5
+GOAL_LISM_BEST_EXCLUDES_WHOLE_IMAGE = 6
+GOAL_LISM_GRID = 7
+GOAL_LISM_MIN_SCORE = 8
+GOAL_LISM_MASK_AREA_MIN = 9
+GOAL_LISM_MASK_AREA_MAX = 10
+GOAL_SOURCE_WHOLE_IMAGE = 0
+GOAL_SOURCE_QUADRANT = 1
+GOAL_SOURCE_CENTRE = 2
+GOAL_SOURCE_GRID = 3
+GOAL_SOURCE_BOX = 4
+GOAL_SOURCE_MASK = 5
 
 GOAL_NUL_TERMINATED = ctypes.c_size_t(-1).value
 
@@ -180,6 +202,38 @@ goal_tokens_shape = _bind("goal_tokens_shape", goal_status, handle, POINTER(c_si
                           POINTER(c_int64), POINTER(c_int64))
 goal_tokens_embeddings = _bind("goal_tokens_embeddings", goal_status, handle, POINTER(POINTER(c_float)))
 goal_tokens_text = _bind("goal_tokens_text", goal_status, handle, POINTER(POINTER(c_int32)), POINTER(POINTER(c_int64)))
+# Images as objects
+goal_image_from_file = _bind("goal_image_from_file", goal_status, c_char_p, POINTER(handle))
+goal_image_from_memory = _bind("goal_image_from_memory", goal_status, c_void_p, c_size_t, POINTER(handle))
+goal_image_from_pixels = _bind("goal_image_from_pixels", goal_status, c_void_p, c_int32, c_int32, c_size_t, c_int32,
+                               POINTER(handle))
+goal_image_free = _bind("goal_image_free", None, handle)
+# Local matching
+goal_model_sentences = _bind("goal_model_sentences", goal_status, handle, c_char_p, c_size_t, c_int32,
+                             POINTER(c_int64), c_size_t, POINTER(c_size_t))
+goal_model_region_embeddings = _bind("goal_model_region_embeddings", goal_status, handle, handle, c_size_t,
+                                     POINTER(c_double), c_int32, POINTER(c_float), c_size_t)
+goal_model_late_interaction = _bind("goal_model_late_interaction", goal_status, handle, c_char_p, c_size_t, handle,
+                                    POINTER(c_float), POINTER(c_float))
+goal_lism_options_new = _bind("goal_lism_options_new", goal_status, POINTER(handle))
+goal_lism_options_free = _bind("goal_lism_options_free", None, handle)
+goal_lism_options_set_int = _bind("goal_lism_options_set_int", goal_status, handle, c_int32, c_int64)
+goal_lism_options_set_double = _bind("goal_lism_options_set_double", goal_status, handle, c_int32, c_double)
+goal_lism_options_add_boxes = _bind("goal_lism_options_add_boxes", goal_status, handle, c_size_t, POINTER(c_double))
+goal_lism_options_add_mask = _bind("goal_lism_options_add_mask", goal_status, handle, c_int32, c_int32, c_size_t,
+                                   c_void_p)
+goal_model_lism = _bind("goal_model_lism", goal_status, handle, handle, c_char_p, c_size_t, handle, POINTER(handle))
+goal_lism_free = _bind("goal_lism_free", None, handle)
+goal_lism_counts = _bind("goal_lism_counts", goal_status, handle, POINTER(c_size_t), POINTER(c_size_t),
+                         POINTER(c_size_t))
+goal_lism_region = _bind("goal_lism_region", goal_status, handle, c_size_t, POINTER(c_double), POINTER(c_int32),
+                         POINTER(c_int64))
+goal_lism_sentence = _bind("goal_lism_sentence", goal_status, handle, c_size_t, POINTER(c_int64))
+goal_lism_scores = _bind("goal_lism_scores", goal_status, handle, POINTER(POINTER(c_float)))
+goal_lism_match = _bind("goal_lism_match", goal_status, handle, c_size_t, POINTER(c_size_t), POINTER(c_size_t),
+                        POINTER(c_float))
+goal_lism_best = _bind("goal_lism_best", goal_status, handle, POINTER(c_int32), POINTER(c_size_t), POINTER(c_size_t),
+                       POINTER(c_float))
 # Diagnostics
 goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))
