@@ -22,6 +22,7 @@ from ._errors import (
     UnsupportedError,
 )
 from .graph import Graph, ValueInfo, supported_opsets
+from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
 
 __version__ = "0.1.0"
@@ -37,6 +38,10 @@ __all__ = [
     "ModelInfo",
     "TextTokens",
     "ImageTokens",
+    "Sentence",
+    "Region",
+    "Match",
+    "LISMResult",
     "Graph",
     "ValueInfo",
     "supported_opsets",

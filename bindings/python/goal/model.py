@@ -326,3 +326,13 @@ def _token_embeddings(handle, count: int, dim: int) -> np.ndarray:
     if count * dim == 0:
         return np.zeros((count, dim), dtype=np.float32)
     return np.ctypeslib.as_array(pointer, shape=(count, dim)).copy()
+
+
+# Local matching lives in matching.py; these make it part of the Model's interface.
+from . import matching as _matching  # noqa: E402
+
+Model.sentences = _matching.sentences
+Model.region_embeddings = _matching.region_embeddings
+Model.late_interaction = _matching.late_interaction
+Model.local_similarity = _matching.local_similarity
+Model.lism = _matching.lism
