@@ -450,7 +450,7 @@ GOAL_API goal_status goal_image_from_pixels(const uint8_t *pixels, int32_t width
                                             int32_t channels, goal_image **out_image);
 GOAL_API void goal_image_free(goal_image *image);
 
-/* ==== Local matching: sentences, regions, late interaction, LISM ================================ */
+/* ==== Local matching: sentences, regions, late interaction, LISM, heatmaps ====================== */
 
 /* The sentences of a caption: 4 values per sentence in `out_spans` (byte start, byte end, token
  * start, token end), tokens counted in the caption's whole tokenisation with the start token at
@@ -559,6 +559,41 @@ GOAL_API goal_status goal_lism_match(const goal_lism *lism, size_t index, size_t
 /* The best pair; *out_found is 0 when no pair qualifies (every score below the minimum). */
 GOAL_API goal_status goal_lism_best(const goal_lism *lism, int32_t *out_found, size_t *out_sentence,
                                     size_t *out_region, float *out_score);
+
+/* ---- Heatmaps ----------------------------------------------------------------------------------
+ * Where a text matches an image: the cosine between the text's global embedding (as
+ * goal_model_encode_text makes it) and each patch embedding (as goal_model_image_tokens_* makes
+ * them) gives a rows x columns grid, spread over the ORIGINAL image's pixels through the real
+ * resize and centre crop. Pixel (x, y) is taken at its centre, u = (x + 0.5) * resized width /
+ * width - crop x (v likewise); it is inside the crop window when 0 <= u < crop size and
+ * 0 <= v < crop size. Pixels outside were cut away before the model saw the image and get NaN.
+ * Inside, the value is bilinear between the nearest patch centres ((c + 0.5) * patch size,
+ * (r + 0.5) * patch size), at (u / patch size - 0.5, v / patch size - 0.5) clamped to
+ * [0, columns - 1] x [0, rows - 1]: the half-patch band along the window's edges repeats the
+ * edge patches. */
+
+/* The heatmap of `text` over `image`, height x width floats row by row (the image's own size),
+ * NaN outside the crop window. `capacity` counts floats; with fewer than width x height the
+ * result is GOAL_ERR_BUFFER_TOO_SMALL with *out_width and *out_height set (then nothing is
+ * written and no tower runs: `out_map` may be NULL with `capacity` 0 to ask the size). Either
+ * size pointer may be NULL. */
+GOAL_API goal_status goal_model_heatmap(const goal_model *model, const goal_image *image, const char *text,
+                                        size_t length, float *out_map, size_t capacity, int32_t *out_width,
+                                        int32_t *out_height);
+/* The heatmap drawn over the image, written to `path` as an 8-bit RGB PNG of the image's size.
+ * Inside the crop window each pixel is blended with a colour of the value normalised by the
+ * map's finite minimum and maximum (0.5 when they are equal), on a scale from dark blue (low)
+ * through red and orange to pale yellow (high), brightness rising throughout. Outside the
+ * window each pixel is blended with its own grey, (299 R + 587 G + 114 B + 500) / 1000 in
+ * integer arithmetic, so the cut-away margin shows desaturated, never tinted. Every channel is
+ * round((1 - opacity) * pixel + opacity * colour), halves away from zero: `opacity` 0 leaves
+ * the image's pixels as decoded, 1 shows only the colours (0.5 is a good start); outside
+ * [0, 1] or NaN is GOAL_ERR_INVALID_ARGUMENT. The PNG is written to a temporary file in the
+ * same folder and renamed over `path` once complete, so a failed write leaves nothing behind:
+ * a path that cannot be written (a missing folder, no permission, a folder of that name) is
+ * GOAL_ERR_IO naming it. */
+GOAL_API goal_status goal_model_heatmap_png(const goal_model *model, const goal_image *image, const char *text,
+                                            size_t length, double opacity, const char *path);
 
 /* ==== Diagnostics ============================================================================= */
 

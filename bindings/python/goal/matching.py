@@ -1,4 +1,5 @@
-"""Local matching on a goal.Model: sentences, region embeddings, late interaction, LISM/FLISM.
+"""Local matching on a goal.Model: sentences, region embeddings, late interaction, LISM/FLISM,
+heatmaps.
 
 These are methods of goal.Model (attached in model.py); this module holds them and their result
 types so that model.py stays about encoding.
@@ -211,6 +212,33 @@ def lism(self, image, caption: str, boxes=None, masks=None, mode: str = "pooled"
     finally:
         _capi.goal_lism_options_free(options)
         _capi.goal_lism_free(result)
+
+
+def heatmap(self, image, text: str, path=None, opacity: float = 0.5) -> np.ndarray:
+    """Where `text` matches `image`: the (H, W) float32 cosine map between the text's embedding
+    and the patch embeddings, spread bilinearly over the original image's pixels; NaN where the
+    centre crop cut the image away. With `path`, also writes the map blended over the image
+    (`opacity` 0-1) as an RGB PNG of the image's size. See goal_model_heatmap in goal.h for the
+    exact rules."""
+    from .model import _utf8
+
+    data = _utf8(text, "text")
+    width, height = ctypes.c_int32(), ctypes.c_int32()
+    with _Image(image) as handle:
+        if path is not None:
+            # First, so that a bad opacity or path fails before a second tower run.
+            _capi.goal_model_heatmap_png(self._live(), handle, data, len(data), float(opacity), os.fsencode(path))
+        # Asking the size only decodes the image; no tower runs.
+        try:
+            _capi.goal_model_heatmap(self._live(), handle, data, len(data), None, 0, ctypes.byref(width),
+                                     ctypes.byref(height))
+        except BufferTooSmallError:
+            pass
+        out = np.empty((height.value, width.value), dtype=np.float32)
+        _capi.goal_model_heatmap(self._live(), handle, data, len(data),
+                                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size, ctypes.byref(width),
+                                 ctypes.byref(height))
+    return out
 
 
 def _collect(result, caption) -> LISMResult:

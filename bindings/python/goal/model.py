@@ -336,3 +336,4 @@ Model.region_embeddings = _matching.region_embeddings
 Model.late_interaction = _matching.late_interaction
 Model.local_similarity = _matching.local_similarity
 Model.lism = _matching.lism
+Model.heatmap = _matching.heatmap

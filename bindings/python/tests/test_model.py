@@ -36,7 +36,7 @@ def reference(name):
 
 def pooled(ref, tower):
     """The PyTorch pooled output of a tower, normalised: the only 2-D `tower.*` member."""
-    keys = [k for k in ref.files if k.startswith(tower + ".") and ref[k].ndim == 2]
+    keys = [k for k in ref.files if k.startswith(tower + ".") and ref[k].ndim == 2 and ".head." not in k]
     assert len(keys) == 1, keys
     out = ref[keys[0]].astype(np.float64)
     return out / np.linalg.norm(out, axis=1, keepdims=True)
