@@ -1,8 +1,11 @@
-"""goal, the command-line tool: what a model is, and embeddings of texts and images as .npy files.
+"""goal, the command-line tool: what a model is, embeddings of texts and images as .npy files, and
+local image-sentence matches (the lism and pairs commands live in pairs.py).
 
     goal info MODEL [--json]
     goal encode-text MODEL TEXT... -o OUT.npy          (or --file F, one text per line; - is stdin)
     goal encode-image MODEL IMAGE_OR_FOLDER... -o OUT.npy [--list]
+    goal lism MODEL IMAGE CAPTION [--json] ...          (local matching; see goal/pairs.py)
+    goal pairs MODEL INPUT.jsonl -o OUTPUT.jsonl ...    (local pairs of a dataset, resumable)
 
 Failures of the library or of a file print `goal: <message>` and exit with status 1; bad usage
 exits with 2.
@@ -100,7 +103,10 @@ def _command_parsers() -> dict[str, argparse.ArgumentParser]:
     image.add_argument("--list", action="store_true",
                        help="print the files encoded, one per line, instead of writing OUT.txt")
     image.set_defaults(run=run_encode_image)
-    return {"info": info, "encode-text": text, "encode-image": image}
+
+    # Imported here, not at the top: pairs.py builds on this module's helpers.
+    from .pairs import command_parsers
+    return {"info": info, "encode-text": text, "encode-image": image, **command_parsers(model)}
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
