@@ -30,16 +30,25 @@ _SOURCES = {
 }
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of a caption: its text, its [start, end) in the caption (characters of the
-    str), and its [start, end) among the caption's tokens (start token at 0; empty when the
-    sentence has no token)."""
+class Sentence(tuple):
+    """A sentence of a caption: a (text, start, end) tuple, [start, end) in characters of the
+    caption, with `.tokens`, its [first, last + 1) among the caption's tokens (start token at 0;
+    empty when the sentence has no token)."""
 
-    text: str
-    start: int
-    end: int
-    tokens: tuple[int, int]
+    def __new__(cls, text: str, start: int, end: int, tokens: tuple[int, int]):
+        self = super().__new__(cls, (text, start, end))
+        self.tokens = tokens
+        return self
+
+    text = property(lambda self: self[0])
+    start = property(lambda self: self[1])
+    end = property(lambda self: self[2])
+
+    def __repr__(self) -> str:
+        return f"Sentence(text={self.text!r}, start={self.start}, end={self.end}, tokens={self.tokens})"
+
+    def __reduce__(self):
+        return (Sentence, (self.text, self.start, self.end, self.tokens))
 
 
 @dataclass(frozen=True)
