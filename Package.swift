@@ -37,9 +37,11 @@ let package = Package(
         .target(name: "CImageDecode", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CGoalSupport"),
+        // Vectorised elementwise float kernels (exp, sigmoid, QuickGELU), with an AVX2 copy.
+        .target(name: "CKernels"),
         .target(
             name: "GoalEngine",
-            dependencies: ["CONNXLoader", "COpenBLAS"]
+            dependencies: ["CONNXLoader", "COpenBLAS", "CKernels"]
         ),
         .target(
             name: "GoalCLIP",

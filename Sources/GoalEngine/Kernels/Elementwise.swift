@@ -1,9 +1,20 @@
+import CKernels
 import Glibc
 
 // Elementwise operators. The per-element function is a closure literal at each call site of a
 // generic loop, so the optimizer inlines it into a loop of its own.
 
 @inline(__always)
+/// Runs a C kernel over float chunks split across threads.
+func mapFloatChunks(_ input: Tensor, into output: Tensor, threads: Int,
+                    _ kernel: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void) {
+    let src = UnsafePointer(input.storage.base.assumingMemoryBound(to: Float.self))
+    let dst = output.storage.base.assumingMemoryBound(to: Float.self)
+    parallelChunks(input.count, threads: threads, minimumPerChunk: elementwiseGrain) { range in
+        kernel(src + range.lowerBound, dst + range.lowerBound, range.count)
+    }
+}
+
 func mapElements<T, R>(_ input: Tensor, into output: Tensor, threads: Int, _ f: (T) -> R) {
     let src = UnsafePointer(input.storage.base.assumingMemoryBound(to: T.self))
     let dst = output.storage.base.assumingMemoryBound(to: R.self)
@@ -99,15 +110,15 @@ struct UnaryKernel: Kernel {
             let y = try context.tensor(.float32, x.shape)
             switch op {
             case .sqrt: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v.squareRoot() }
-            case .exp: mapElements(x, into: y, threads: t) { (v: Float) -> Float in expf(v) }
+            case .exp: mapFloatChunks(x, into: y, threads: t, goal_vexp)
             case .log: mapElements(x, into: y, threads: t) { (v: Float) -> Float in logf(v) }
             case .neg: mapElements(x, into: y, threads: t) { (v: Float) -> Float in -v }
             case .abs: mapElements(x, into: y, threads: t) { (v: Float) -> Float in Swift.abs(v) }
             case .erf: mapElements(x, into: y, threads: t) { (v: Float) -> Float in erff(v) }
             case .tanh: mapElements(x, into: y, threads: t) { (v: Float) -> Float in tanhf(v) }
-            case .sigmoid: mapElements(x, into: y, threads: t) { (v: Float) -> Float in sigmoid(v) }
+            case .sigmoid: mapFloatChunks(x, into: y, threads: t, goal_vsigmoid)
             case .relu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v > 0 ? v : 0 }
-            case .quickGelu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in v * sigmoid(1.702 * v) }
+            case .quickGelu: mapFloatChunks(x, into: y, threads: t, goal_vquick_gelu)
             case .gelu: mapElements(x, into: y, threads: t) { (v: Float) -> Float in 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
             case .geluTanh:
                 mapElements(x, into: y, threads: t) { (v: Float) -> Float in

@@ -1,3 +1,4 @@
+import CKernels
 import Glibc
 
 // LayerNormalization and Softmax: both work on rows formed by the trailing axes (LayerNorm) or
@@ -99,10 +100,16 @@ struct SoftmaxKernel: Kernel {
                 var peak = -Float.infinity
                 for k in 0..<n { peak = max(peak, px[base + k * inner]) }
                 var sum: Float = 0
-                for k in 0..<n {
-                    let e = expf(px[base + k * inner] - peak)
-                    py[base + k * inner] = e
-                    sum += e
+                if inner == 1 && peak.isFinite {
+                    // The common case (attention over the last axis): contiguous, vectorised.
+                    (py + base).update(from: px + base, count: n)
+                    sum = goal_vexp_shift_sum(py + base, n, peak)
+                } else {
+                    for k in 0..<n {
+                        let e = expf(px[base + k * inner] - peak)
+                        py[base + k * inner] = e
+                        sum += e
+                    }
                 }
                 if log {
                     let shift = peak + logf(sum)

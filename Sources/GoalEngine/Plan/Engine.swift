@@ -191,7 +191,9 @@ private final class Program: @unchecked Sendable {
             for (slot, name) in node.inputs.enumerated() where !name.isEmpty && inputs[slot] == nil {
                 throw GoalError(.internal, "\(node.label): input '\(name)' has no value")
             }
+            let started = Profile.enabled ? Profile.now() : 0
             let results = try kernels[index].run(inputs, context)
+            if Profile.enabled { Profile.record(node, seconds: Profile.now() - started) }
             for (name, value) in zip(node.outputs, results) where !name.isEmpty { values[name] = value }
             for name in plan.release[k] where !keep.contains(name) {
                 var dead = values.removeValue(forKey: name)
@@ -275,5 +277,39 @@ public final class NodeChain: @unchecked Sendable {
         let last = "chain:\(program.nodes.count)"
         let context = ExecutionContext(threads: threads, pool: BufferPool())
         return try program.run(["chain:0": Feed(tensor: input, type: input.dtype.elementType)], [last], constants, context)[0]
+    }
+}
+
+/// Per-operator time, for finding where a run goes: set GOAL_PROFILE=1 and every run adds to
+/// the totals, which are printed to stderr when the process exits. Off (one branch per node)
+/// otherwise.
+enum Profile {
+    static let enabled: Bool = getenv("GOAL_PROFILE").map { String(cString: $0) == "1" } ?? false
+    private static let totals = Mutex<[String: (count: Int, seconds: Double)]>([:])
+    private static let registered: Bool = {
+        atexit { Profile.dump() }
+        return true
+    }()
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    static func record(_ node: Node, seconds: Double) {
+        _ = registered
+        let key = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
+        totals.withLock { $0[key, default: (0, 0)].count += 1; $0[key, default: (0, 0)].seconds += seconds }
+    }
+
+    static func dump() {
+        let rows = totals.withLock { $0 }.sorted { $0.value.seconds > $1.value.seconds }
+        let all = rows.reduce(0) { $0 + $1.value.seconds }
+        var text = "goal profile: operator, calls, total ms, share\n"
+        for (op, v) in rows {
+            text += "  \(op) \(v.count) \(Int(v.seconds * 1000)) \(Int(100 * v.seconds / max(all, 1e-12)))%\n"
+        }
+        _ = text.withCString { write(2, $0, strlen($0)) }
     }
 }
