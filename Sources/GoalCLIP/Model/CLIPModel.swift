@@ -223,9 +223,9 @@ public final class CLIPModel: Sendable {
         out.reserveCapacity(images.count * dim)
         let step = max(1, options.batchSize)
         for start in stride(from: 0, to: images.count, by: step) {
-            var decoded: [RGBImage] = []
-            for i in start..<min(images.count, start + step) { decoded.append(try images[i].decode(index: i, alpha: alphaHandling)) }
-            let (d, values) = try image.tower.embed(try image.feeds(decoded), batch: decoded.count)
+            let range = start ..< min(images.count, start + step)
+            let feeds = try image.feeds(images, range, alpha: alphaHandling)
+            let (d, values) = try image.tower.embed(feeds, batch: range.count)
             guard d == dim else { throw GoalError(.internal, "the image tower gave \(d) dimensions, not \(dim)") }
             out += values
         }
