@@ -2,12 +2,16 @@
 // and the flat views the Swift side reads.
 #include "loader_internal.h"
 
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
 #include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -205,16 +209,37 @@ void resolve_graph(ox_model &m, const std::string &folder) {
 
 void open_model(ox_model &m, const std::string &path, const ox_options &options) {
     {
-        MappedFile file;
-        int err = file.open(path);
-        if (err == ENOENT || err == ENOTDIR) fail(OX_NOT_FOUND, "no such file: " + path);
-        if (err == EISDIR) fail(OX_IO, path + " is a folder, not an ONNX file");
-        if (err != 0) fail(OX_IO, "cannot read " + path + ": " + std::strerror(err));
-        if (file.size() > (uint64_t)INT_MAX)
+        // The file is read through a small buffer rather than a mapping: the protobuf message
+        // copies every weight anyway, and a mapping of the whole file alongside it would double
+        // the peak memory of opening. Only a file that fails to parse is mapped, to say why.
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (err == ENOENT || err == ENOTDIR) fail(OX_NOT_FOUND, "no such file: " + path);
+            fail(OX_IO, "cannot read " + path + ": " + std::strerror(err));
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+            bool folder = S_ISDIR(st.st_mode);
+            ::close(fd);
+            if (folder) fail(OX_IO, path + " is a folder, not an ONNX file");
+            fail(OX_IO, "cannot read " + path + ": " + std::strerror(errno));
+        }
+        if ((uint64_t)st.st_size > (uint64_t)INT_MAX) {
+            ::close(fd);
             fail(OX_UNSUPPORTED, path + " is over 2 GiB, more than one protobuf message can hold; "
                                         "save the weights as external data");
-        bool parsed = file.size() > 0 && m.proto.ParseFromArray(file.data(), (int)file.size());
+        }
+        bool parsed = false;
+        {
+            google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+            parsed = st.st_size > 0 && m.proto.ParseFromZeroCopyStream(&stream) && stream.GetErrno() == 0;
+        }
+        ::close(fd);
         if (!parsed || !m.proto.has_graph()) {
+            MappedFile file;
+            int err = file.open(path);
+            if (err != 0) fail(OX_IO, "cannot read " + path + ": " + std::strerror(err));
             std::string reason;
             ox_code code = classify_unparsable(file.data(), file.size(), reason);
             fail(code, path + (code == OX_TRUNCATED ? " is a truncated ONNX file: " : " is not an ONNX model: ") + reason);
