@@ -376,6 +376,15 @@ GOAL_API goal_status goal_model_tokenize(const goal_model *model, const char *te
                                          size_t max_tokens, int32_t *out_ids, int64_t *out_spans,
                                          size_t capacity, size_t *out_count);
 
+/* The ids of `count` texts at once (as goal_model_tokenize, without spans), tokenized on several
+ * threads: laid end to end in `out_ids` (`capacity` counts ids), text i's from out_offsets[i]
+ * to out_offsets[i + 1] (`out_offsets` holds count + 1 values). *out_total is the number of ids,
+ * also with GOAL_ERR_BUFFER_TOO_SMALL (then nothing is written). `lengths` may be NULL when
+ * every text is NUL-terminated. A failure names the text's index. */
+GOAL_API goal_status goal_model_tokenize_batch(const goal_model *model, size_t count, const char *const *texts,
+                                               const size_t *lengths, size_t max_tokens, int32_t *out_ids,
+                                               size_t capacity, size_t *out_offsets, size_t *out_total);
+
 /* L2-normalised embeddings of `count` texts into `out_embeddings`, count x dim floats row by row
  * (`capacity` counts floats). `lengths` may be NULL when every text is NUL-terminated. A text
  * longer than the context follows GOAL_OPTION_LONG_TEXT. */

@@ -141,6 +141,43 @@ public func goalModelTokenize(_ model: OpaquePointer?, _ text: UnsafePointer<CCh
     }
 }
 
+@_cdecl("goal_model_tokenize_batch")
+public func goalModelTokenizeBatch(_ model: OpaquePointer?, _ count: Int, _ texts: UnsafePointer<UnsafePointer<CChar>?>?,
+                                   _ lengths: UnsafePointer<Int>?, _ maxTokens: Int, _ outIDs: UnsafeMutablePointer<Int32>?,
+                                   _ capacity: Int, _ outOffsets: UnsafeMutablePointer<Int>?,
+                                   _ outTotal: UnsafeMutablePointer<Int>?) -> goal_status {
+    outTotal?.pointee = 0
+    return abiCall { () throws(GoalError) in
+        let f: StaticString = "goal_model_tokenize_batch"
+        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        guard count >= 0 else { throw GoalError(.invalidArgument, "\(f): a count of \(UInt(bitPattern: count))") }
+        var inputs: [[UInt8]] = []
+        if count > 0 {
+            let texts = try required(texts, f, "texts")
+            for i in 0..<count { inputs.append(try textBytes(texts[i], lengths?[i] ?? -1, f, "text \(i)")) }
+        }
+        let ids = try m.tokenizeBatch(inputs, limit: maxTokens == 0 ? nil : sizeT(maxTokens))
+        let total = ids.reduce(0) { $0 + $1.count }
+        guard sizeT(capacity) >= total else {
+            outTotal?.pointee = total
+            throw GoalError(.bufferTooSmall, "\(f): the texts are \(total) tokens; the buffer holds \(capacity)")
+        }
+        let offsets = try required(outOffsets, f, "out_offsets")
+        var at = 0
+        if total > 0 {
+            let out = try required(outIDs, f, "out_ids")
+            for (i, row) in ids.enumerated() {
+                offsets[i] = at
+                for id in row { out[at] = id; at += 1 }
+            }
+        } else {
+            for i in 0..<count { offsets[i] = 0 }
+        }
+        offsets[count] = at
+        outTotal?.pointee = total
+    }
+}
+
 @_cdecl("goal_model_encode_text")
 public func goalModelEncodeText(_ model: OpaquePointer?, _ count: Int, _ texts: UnsafePointer<UnsafePointer<CChar>?>?,
                                 _ lengths: UnsafePointer<Int>?, _ outEmbeddings: UnsafeMutablePointer<Float>?,

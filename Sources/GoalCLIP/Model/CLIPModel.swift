@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// A CLIP model opened from a folder: tokenizer, preprocessing, and one or both towers.
 ///
 /// Immutable once open, and `Sendable`: every method may be called from any number of threads at
@@ -143,6 +146,32 @@ public final class CLIPModel: Sendable {
         if let limit, body.count + 2 > limit { body.removeLast(body.count + 2 - limit) }
         return [CLIPTokenizer.Token(id: text.tokenizer.startOfText, span: 0..<0)] + body
             + [CLIPTokenizer.Token(id: text.tokenizer.endOfText, span: utf8.count..<utf8.count)]
+    }
+
+    /// The ids of many texts (as `tokenize`, without spans), tokenized in parallel on Dispatch's
+    /// pool. The failure of the lowest index is thrown, naming the text.
+    public func tokenizeBatch(_ texts: [[UInt8]], limit: Int?) throws(GoalError) -> [[Int32]] {
+        _ = try textEncoder()
+        let results = Mutex<[Int: Result<[Int32], GoalError>]>([:])
+        // A chunk per task, so that short texts do not drown in scheduling.
+        let chunk = 64
+        DispatchQueue.concurrentPerform(iterations: (texts.count + chunk - 1) / chunk) { c in
+            var local: [Int: Result<[Int32], GoalError>] = [:]
+            for i in c * chunk ..< min(texts.count, (c + 1) * chunk) {
+                local[i] = Result { () throws(GoalError) in try tokenize(texts[i], limit: limit).map(\.id) }
+            }
+            results.withLock { $0.merge(local) { a, _ in a } }
+        }
+        let all = results.withLock { $0 }
+        var out: [[Int32]] = []
+        out.reserveCapacity(texts.count)
+        for i in texts.indices {
+            switch all[i]! {
+            case .success(let ids): out.append(ids)
+            case .failure(let error): throw GoalError(error.kind, "text \(i): \(error.message)")
+            }
+        }
+        return out
     }
 
     /// The sequence a text is encoded as under the model's long-text rule: one sequence, or one

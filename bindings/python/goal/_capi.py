@@ -182,6 +182,9 @@ goal_model_get_int = _bind("goal_model_get_int", goal_status, handle, goal_model
 goal_model_file = _bind("goal_model_file", goal_status, handle, goal_option, POINTER(c_char_p))
 goal_model_tokenize = _bind("goal_model_tokenize", goal_status, handle, c_char_p, c_size_t, c_size_t,
                             POINTER(c_int32), POINTER(c_int64), c_size_t, POINTER(c_size_t))
+goal_model_tokenize_batch = _bind("goal_model_tokenize_batch", goal_status, handle, c_size_t, POINTER(c_char_p),
+                                  POINTER(c_size_t), c_size_t, POINTER(c_int32), c_size_t, POINTER(c_size_t),
+                                  POINTER(c_size_t))
 goal_model_encode_text = _bind("goal_model_encode_text", goal_status, handle, c_size_t, POINTER(c_char_p),
                                POINTER(c_size_t), POINTER(c_float), c_size_t)
 goal_model_encode_image_files = _bind("goal_model_encode_image_files", goal_status, handle, c_size_t,

@@ -330,3 +330,15 @@ def test_immichs_own_layout(tmp_path):
         np.testing.assert_array_equal(model.encode_text(captions), fixture.encode_text(captions))
         paths = [IMAGES / str(f) for f in ref["image_files"]]
         np.testing.assert_array_equal(model.encode_image(paths), fixture.encode_image(paths))
+
+
+def test_tokenize_batch_equals_one_at_a_time():
+    corpus = [json.loads(line) for line in (FIXTURES / "tokenizer" / "corpus.jsonl").read_text().splitlines()]
+    # Lower-casing "İ" makes 3 bytes of 2: more tokens than the first guess of room.
+    texts = corpus[:500] + ["", "İ" * 200, "a" * 1000]
+    with goal.Model(FOLDERS / "openclip_immich") as model:
+        for truncate in (True, False):
+            assert model.tokenize_batch(texts, truncate=truncate) == [model.tokenize(t, truncate=truncate) for t in texts]
+        assert model.tokenize_batch([]) == []
+        with pytest.raises(goal.InvalidArgumentError, match="text 2"):
+            model.tokenize_batch(["a", "b", b"caf\xc3"])
