@@ -600,9 +600,11 @@ GOAL_API goal_status goal_model_heatmap(const goal_model *model, const goal_imag
  * [0, 1] or NaN is GOAL_ERR_INVALID_ARGUMENT. The PNG is written to a temporary file in the
  * same folder and renamed over `path` once complete, so a failed write leaves nothing behind:
  * a path that cannot be written (a missing folder, no permission, a folder of that name) is
- * GOAL_ERR_IO naming it. */
+ * GOAL_ERR_IO naming it. With `out_map` not NULL, the map of goal_model_heatmap is also copied
+ * there (`capacity` floats, checked before any tower runs), so one tower run gives both. */
 GOAL_API goal_status goal_model_heatmap_png(const goal_model *model, const goal_image *image, const char *text,
-                                            size_t length, double opacity, const char *path);
+                                            size_t length, double opacity, const char *path, float *out_map,
+                                            size_t capacity);
 
 /* ==== Diagnostics ============================================================================= */
 

@@ -43,7 +43,8 @@ public func goalModelHeatmap(_ model: OpaquePointer?, _ image: OpaquePointer?, _
 
 @_cdecl("goal_model_heatmap_png")
 public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?, _ text: UnsafePointer<CChar>?,
-                                _ length: Int, _ opacity: Double, _ path: UnsafePointer<CChar>?) -> goal_status {
+                                _ length: Int, _ opacity: Double, _ path: UnsafePointer<CChar>?,
+                                _ outMap: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_heatmap_png"
         let m = object(try required(model, f, "model"), as: ModelObject.self).model
@@ -57,7 +58,15 @@ public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?
             throw GoalError(.invalidArgument, "\(f): the path is not valid UTF-8")
         }
         guard !file.isEmpty else { throw GoalError(.invalidArgument, "\(f): the path is empty") }
-        let map = try m.heatmap(text: bytes, image: source)
+        let decoded = try source.decode(index: 0, alpha: m.alphaHandling)
+        let needed = decoded.width * decoded.height
+        if outMap != nil, sizeT(capacity) < needed {
+            throw GoalError(.bufferTooSmall, "\(f): the \(decoded.width)x\(decoded.height) map needs \(needed) floats; the buffer holds \(capacity)")
+        }
+        let map = try m.heatmap(text: bytes, image: .pixels(decoded))
         try map.writePNG(to: file, opacity: opacity)
+        if let outMap {
+            map.values.withUnsafeBufferPointer { outMap.update(from: $0.baseAddress!, count: needed) }
+        }
     }
 }

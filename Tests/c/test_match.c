@@ -4,6 +4,7 @@
  * here the ABI's promises are. Run with the repository's fixtures folder as the only argument. */
 #include "goal.h"
 #include "check.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -11,15 +12,6 @@
 
 #define DIM 16
 
-static char fixtures[4096];
-
-static const char *fixture(const char *relative) {
-    static char paths[4][8192];
-    static int next;
-    char *path = paths[next++ % 4];
-    snprintf(path, sizeof paths[0], "%s/%s", fixtures, relative);
-    return path;
-}
 
 static const char caption[] =
     "A cat sits on the floor. Its fur is striped, e.g. brown and black. It is 3.5 kg... maybe more! The wall is white.";
@@ -217,6 +209,44 @@ static void test_lism(goal_model *model, goal_image *image) {
     goal_lism_options_free(NULL);
 }
 
+/* The heatmap has the image's size, NaN outside the crop window and finite values inside; the
+ * PNG call writes a file and gives the same map. Pixel-exact rules are in test_heatmap.py. */
+static void test_heatmap(goal_model *model, goal_image *image) {
+    static float map[226][301], again[226][301];
+    int32_t width = 0, height = 0;
+    size_t finite = 0, x, y;
+    const char *png = fixture("../.build/ctest/heatmap.png");
+    FILE *file;
+    CHECK_STATUS(goal_model_heatmap(model, image, "a cat", GOAL_NUL_TERMINATED, NULL, 0, &width, &height),
+                 GOAL_ERR_BUFFER_TOO_SMALL);
+    CHECK(width == 301 && height == 226);
+    CHECK_STATUS(goal_model_heatmap(model, image, "a cat", GOAL_NUL_TERMINATED, &map[0][0], 301 * 226, &width,
+                                    &height), GOAL_OK);
+    for (y = 0; y < 226; y++) for (x = 0; x < 301; x++) finite += map[y][x] == map[y][x];
+    CHECK(isnan(map[113][0]) && !isnan(map[113][150])); /* the margin the crop cut away, the centre */
+    CHECK(finite > 301 * 226 / 2 && finite < 301 * 226);
+    remove(png);
+    CHECK_STATUS(goal_model_heatmap_png(model, image, "a cat", GOAL_NUL_TERMINATED, 0.5, png, &again[0][0],
+                                        301 * 226), GOAL_OK);
+    CHECK(memcmp(map, again, sizeof map) == 0);
+    file = fopen(png, "rb");
+    CHECK(file != NULL);
+    if (file) {
+        unsigned char signature[8] = {0};
+        CHECK(fread(signature, 1, 8, file) == 8 && memcmp(signature, "\x89PNG\r\n\x1a\n", 8) == 0);
+        fclose(file);
+    }
+    remove(png);
+    CHECK_STATUS(goal_model_heatmap_png(model, image, "a cat", GOAL_NUL_TERMINATED, 0.5, png, &again[0][0], 10),
+                 GOAL_ERR_BUFFER_TOO_SMALL);
+    CHECK(fopen(png, "rb") == NULL); /* refused before anything was written */
+    CHECK_STATUS(goal_model_heatmap_png(model, image, "a cat", GOAL_NUL_TERMINATED, 1.5, png, NULL, 0),
+                 GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(goal_model_heatmap_png(model, image, "a cat", GOAL_NUL_TERMINATED, 0.5,
+                                        fixture("no/such/folder/x.png"), NULL, 0), GOAL_ERR_IO);
+    CHECK_CONTAINS(goal_last_error(), "x.png");
+}
+
 static void test_broken_image(goal_model *model) {
     goal_image *image = NULL;
     goal_lism *lism = NULL;
@@ -250,6 +280,7 @@ int main(int argc, char **argv) {
         test_regions(model, image);
         test_late_interaction(model, image);
         test_lism(model, image);
+        test_heatmap(model, image);
         test_broken_image(model);
         goal_image_free(image);
         goal_model_free(model);

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir */
 #include "goal.h"
 #include "check.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -15,16 +16,6 @@
 #define START 49406
 #define END 49407
 
-static char fixtures[4096];
-
-/* A few buffers in turn, so that two fixture paths can be arguments of one call. */
-static const char *fixture(const char *relative) {
-    static char paths[4][8192];
-    static int next;
-    char *path = paths[next++ % 4];
-    snprintf(path, sizeof paths[0], "%s/%s", fixtures, relative);
-    return path;
-}
 
 static const struct folder {
     const char *name;
@@ -219,6 +210,32 @@ static void test_tokenize(const goal_model *model) {
                  GOAL_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(goal_model_tokenize(model, text, GOAL_NUL_TERMINATED, 1, again, NULL, 64, &count),
                  GOAL_ERR_INVALID_ARGUMENT); /* no room for start and end */
+}
+
+/* The batch call gives what one call per text gives, laid end to end. */
+static void test_tokenize_batch(const goal_model *model) {
+    const char *texts[4] = {captions[0], "", long_text, captions[2]};
+    int32_t ids[400], one[400];
+    size_t offsets[5], total = 99, count, i, j;
+    CHECK_STATUS(goal_model_tokenize_batch(model, 4, texts, NULL, 0, NULL, 0, offsets, &total),
+                 GOAL_ERR_BUFFER_TOO_SMALL);
+    CHECK(total > 300);
+    CHECK_STATUS(goal_model_tokenize_batch(model, 4, texts, NULL, 77, ids, 400, offsets, &total), GOAL_OK);
+    CHECK(offsets[0] == 0 && offsets[4] == total);
+    for (i = 0; i < 4; i++) {
+        CHECK_STATUS(goal_model_tokenize(model, texts[i], GOAL_NUL_TERMINATED, 77, one, NULL, 400, &count), GOAL_OK);
+        CHECK(offsets[i + 1] - offsets[i] == count);
+        for (j = 0; j < count && offsets[i] + j < total; j++) CHECK(ids[offsets[i] + j] == one[j]);
+    }
+    texts[1] = "caf\xc3";
+    CHECK_STATUS(goal_model_tokenize_batch(model, 4, texts, NULL, 0, ids, 400, offsets, &total),
+                 GOAL_ERR_INVALID_ARGUMENT);
+    CHECK(total == 0);
+    CHECK_CONTAINS(goal_last_error(), "text 1");
+    CHECK_STATUS(goal_model_tokenize_batch(model, 0, NULL, NULL, 0, NULL, 0, offsets, &total), GOAL_OK);
+    CHECK(total == 0 && offsets[0] == 0);
+    CHECK_STATUS(goal_model_tokenize_batch(model, 1, texts, NULL, 0, ids, 400, NULL, &total),
+                 GOAL_ERR_INVALID_ARGUMENT); /* no offsets */
 }
 
 /* ---- text embeddings ---------------------------------------------------------------------- */
@@ -794,6 +811,7 @@ int main(int argc, char **argv) {
         if (!model) continue;
         test_facts(model, &folders[i]);
         test_tokenize(model);
+        test_tokenize_batch(model);
         test_encode_text(model, folders[i].context);
         test_encode_images(model, folders[i].convention);
         test_bad_images(model);

@@ -112,12 +112,12 @@ public final class CLIPModel: Sendable {
                     patchSize: image?.patchSize ?? 0, convention: convention)
     }
 
-    private func textEncoder() throws(GoalError) -> TextEncoder {
+    fileprivate func textEncoder() throws(GoalError) -> TextEncoder {
         guard let text else { throw GoalError(.unsupported, "this model has no text tower") }
         return text
     }
 
-    private func imageEncoder() throws(GoalError) -> ImageEncoder {
+    fileprivate func imageEncoder() throws(GoalError) -> ImageEncoder {
         guard let image else { throw GoalError(.unsupported, "this model has no image tower") }
         return image
     }
@@ -304,7 +304,7 @@ package struct TextStates: Sendable {
 
 extension CLIPModel {
     package func imageStates(_ source: ImageSource) throws(GoalError) -> ImageStates {
-        let encoder = try imageEncoderOrThrow()
+        let encoder = try imageEncoder()
         let image = try source.decode(index: 0, alpha: alphaHandling)
         guard let grid = encoder.grid, let patch = encoder.patchSize else {
             throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
@@ -319,7 +319,7 @@ extension CLIPModel {
     }
 
     package func textStates(_ utf8: [UInt8]) throws(GoalError) -> TextStates {
-        let encoder = try textEncoderOrThrow()
+        let encoder = try textEncoder()
         let tokens = try tokenize(utf8, limit: encoder.contextLength)
         let (_, states) = try encoder.tower.tokenStates(try encoder.feeds([tokens.map(\.id)]), batch: 1)
         let width = states.shape[2]
@@ -328,24 +328,14 @@ extension CLIPModel {
 
     /// The image head applied to `rows` state vectors: `rows * dim` floats, rows normalised.
     package func projectImageStates(_ states: [Float], rows: Int) throws(GoalError) -> [Float] {
-        let out = try imageEncoderOrThrow().tower.project(states, rows: rows)
+        let out = try imageEncoder().tower.project(states, rows: rows)
         return normalizedRows(out.floats, width: out.shape[1])
     }
 
     /// The text head applied to `rows` state vectors: `rows * dim` floats, rows normalised.
     package func projectTextStates(_ states: [Float], rows: Int) throws(GoalError) -> [Float] {
-        let out = try textEncoderOrThrow().tower.project(states, rows: rows)
+        let out = try textEncoder().tower.project(states, rows: rows)
         return normalizedRows(out.floats, width: out.shape[1])
-    }
-
-    private func imageEncoderOrThrow() throws(GoalError) -> ImageEncoder {
-        guard let image else { throw GoalError(.unsupported, "this model has no image tower") }
-        return image
-    }
-
-    private func textEncoderOrThrow() throws(GoalError) -> TextEncoder {
-        guard let text else { throw GoalError(.unsupported, "this model has no text tower") }
-        return text
     }
 }
 

@@ -73,16 +73,9 @@ final class ImageEncoder: Sendable {
         return [pixels.name: Feed(tensor: batch, type: pixels.elementType)]
     }
 
-    /// Preprocesses each image and stacks them as the tower's input.
+    /// Preprocesses decoded images and stacks them as the tower's input.
     func feeds(_ images: [RGBImage]) throws(GoalError) -> [String: Feed] {
-        let plane = 3 * imageSize * imageSize
-        let batch = try Tensor(dtype: .float32, shape: [images.count, 3, imageSize, imageSize])
-        let out = batch.floats
-        for (i, image) in images.enumerated() {
-            let values = try preprocessing.tensor(for: image)
-            for k in 0..<plane { out[i * plane + k] = values[k] }
-        }
-        return [pixels.name: Feed(tensor: batch, type: pixels.elementType)]
+        try feeds(images.map { .pixels($0) }, images.indices, alpha: .drop)
     }
 }
 

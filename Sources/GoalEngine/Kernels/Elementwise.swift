@@ -133,14 +133,6 @@ struct UnaryKernel: Kernel {
     }
 }
 
-@inline(__always)
-func sigmoid(_ v: Float) -> Float {
-    // Split by sign so that exp never overflows.
-    if v >= 0 { return 1 / (1 + expf(-v)) }
-    let e = expf(v)
-    return e / (1 + e)
-}
-
 // MARK: - Binary arithmetic
 
 enum BinaryOp: Sendable { case add, sub, mul, div, pow, mod, fmod, min, max }

@@ -240,7 +240,7 @@ goal_lism_best = _bind("goal_lism_best", goal_status, handle, POINTER(c_int32), 
 goal_model_heatmap = _bind("goal_model_heatmap", goal_status, handle, handle, c_char_p, c_size_t, POINTER(c_float),
                            c_size_t, POINTER(c_int32), POINTER(c_int32))
 goal_model_heatmap_png = _bind("goal_model_heatmap_png", goal_status, handle, handle, c_char_p, c_size_t, c_double,
-                               c_char_p)
+                               c_char_p, POINTER(c_float), c_size_t)
 # Diagnostics
 goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))

@@ -234,9 +234,6 @@ def heatmap(self, image, text: str, path=None, opacity: float = 0.5) -> np.ndarr
     data = _utf8(text, "text")
     width, height = ctypes.c_int32(), ctypes.c_int32()
     with _Image(image) as handle:
-        if path is not None:
-            # First, so that a bad opacity or path fails before a second tower run.
-            _capi.goal_model_heatmap_png(self._live(), handle, data, len(data), float(opacity), os.fsencode(path))
         # Asking the size only decodes the image; no tower runs.
         try:
             _capi.goal_model_heatmap(self._live(), handle, data, len(data), None, 0, ctypes.byref(width),
@@ -244,9 +241,14 @@ def heatmap(self, image, text: str, path=None, opacity: float = 0.5) -> np.ndarr
         except BufferTooSmallError:
             pass
         out = np.empty((height.value, width.value), dtype=np.float32)
-        _capi.goal_model_heatmap(self._live(), handle, data, len(data),
-                                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size, ctypes.byref(width),
-                                 ctypes.byref(height))
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        if path is None:
+            _capi.goal_model_heatmap(self._live(), handle, data, len(data), pointer, out.size, ctypes.byref(width),
+                                     ctypes.byref(height))
+        else:
+            # One tower run gives the PNG and the map.
+            _capi.goal_model_heatmap_png(self._live(), handle, data, len(data), float(opacity), os.fsencode(path),
+                                         pointer, out.size)
     return out
 
 

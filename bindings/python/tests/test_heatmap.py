@@ -223,9 +223,18 @@ def test_the_c_calls_directly(model, tmp_path):
                               ((m, image, text, len(text), 0.5, b"\xff.png"), "UTF-8"),
                               ((m, image, b"\xc3", 1, 0.5, target), "UTF-8")]:
             with pytest.raises(goal.InvalidArgumentError, match=pattern):
-                _capi.goal_model_heatmap_png(*args)
+                _capi.goal_model_heatmap_png(*args, None, 0)
+        # A map buffer too small is refused before anything is written.
+        with pytest.raises(goal.BufferTooSmallError, match="floats"):
+            _capi.goal_model_heatmap_png(m, image, text, len(text), 0.25, target,
+                                         out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), 10)
         assert list(tmp_path.iterdir()) == []
-        _capi.goal_model_heatmap_png(m, image, text, len(text), 0.25, target)
+        _capi.goal_model_heatmap_png(m, image, text, len(text), 0.25, target, None, 0)
         assert Image.open(target).size == (384, 256)
+        # With a buffer, the same call also gives the map.
+        both = np.full((256, 384), 7, dtype=np.float32)
+        _capi.goal_model_heatmap_png(m, image, text, len(text), 0.25, target,
+                                     both.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), both.size)
+        np.testing.assert_array_equal(both, out)
     finally:
         _capi.goal_image_free(image)
