@@ -28,6 +28,10 @@ public final class CLIPModel: Sendable {
         public var engine = EngineOptions()
         /// Texts or images per tower run.
         public var batchSize = 16
+        /// Run a text tower whose export fixes the sequence at the whole context only as far as
+        /// the batch's longest text (see `TextEncoder`). Off runs every position, as the file
+        /// has it, which tests compare against.
+        public var shortenText = true
 
         public init() {}
     }
@@ -77,7 +81,7 @@ public final class CLIPModel: Sendable {
                 case .openAIBPE(let p): try CLIPTokenizer.load(openAIBPE: p, mode: mode)
                 }
                 text = try TextEncoder(tower: try Tower(.text, engine: e, file: file), tokenizer: tokenizer,
-                                       config: config, convention: convention, file: file)
+                                       config: config, convention: convention, shortens: options.shortenText, file: file)
             }
         }
         var image: ImageEncoder?
@@ -103,7 +107,7 @@ public final class CLIPModel: Sendable {
         if dims.isEmpty {
             // Neither graph states the width: ask one of them.
             if let text {
-                dim = try text.tower.embed(try text.feeds([[text.tokenizer.startOfText, text.tokenizer.endOfText]]), batch: 1).dim
+                dim = try text.embed([[text.tokenizer.startOfText, text.tokenizer.endOfText]]).dim
             } else if let image {
                 dim = try image.tower.embed(try image.feeds([try RGBImage(width: 1, height: 1, pixels: [0, 0, 0])]), batch: 1).dim
             }
@@ -206,7 +210,7 @@ public final class CLIPModel: Sendable {
         parts.reserveCapacity(sequences.count * dim)
         for start in stride(from: 0, to: sequences.count, by: max(1, options.batchSize)) {
             let chunk = Array(sequences[start..<min(sequences.count, start + max(1, options.batchSize))])
-            let (d, values) = try text.tower.embed(try text.feeds(chunk), batch: chunk.count)
+            let (d, values) = try text.embed(chunk)
             guard d == dim else { throw GoalError(.internal, "the text tower gave \(d) dimensions, not \(dim)") }
             parts += values
         }
@@ -232,7 +236,7 @@ public final class CLIPModel: Sendable {
         let text = try textEncoder()
         let tokens = try tokenize(utf8, limit: text.contextLength)
         let ids = tokens.map(\.id)
-        let projected = try text.tower.tokens(try text.feeds([ids]), batch: 1)
+        let projected = try text.tokens([ids])
         guard projected.shape[1] >= ids.count else {
             throw GoalError(.internal, "the text tower gave \(projected.shape[1]) token states for \(ids.count) tokens")
         }
@@ -321,7 +325,7 @@ extension CLIPModel {
     package func textStates(_ utf8: [UInt8]) throws(GoalError) -> TextStates {
         let encoder = try textEncoder()
         let tokens = try tokenize(utf8, limit: encoder.contextLength)
-        let (_, states) = try encoder.tower.tokenStates(try encoder.feeds([tokens.map(\.id)]), batch: 1)
+        let (_, states) = try encoder.tokenStates([tokens.map(\.id)])
         let width = states.shape[2]
         return TextStates(tokens: tokens, width: width, states: Array(states.floats.prefix(tokens.count * width)))
     }
