@@ -333,10 +333,9 @@ public final class NodeChain: @unchecked Sendable {
 enum Profile {
     static let enabled: Bool = getenv("GOAL_PROFILE").map { String(cString: $0) == "1" } ?? false
     private static let totals = Mutex<[String: (count: Int, seconds: Double)]>([:])
-    private static let registered: Bool = {
-        atexit { Profile.dump() }
-        return true
-    }()
+    /// Set when the exit handler is installed. (A lazily initialised global would not do: the
+    /// optimiser may drop a read of one whose value is unused, and its side effect with it.)
+    private static let registered = Mutex(false)
 
     static func now() -> Double {
         var t = timespec()
@@ -345,7 +344,10 @@ enum Profile {
     }
 
     static func record(_ node: Node, seconds: Double) {
-        _ = registered
+        registered.withLock { done in
+            if !done { atexit { Profile.dump() } }
+            done = true
+        }
         let key = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
         totals.withLock { $0[key, default: (0, 0)].count += 1; $0[key, default: (0, 0)].seconds += seconds }
     }
