@@ -92,7 +92,7 @@ PY
 cp fixtures/fuzz/lism/* "$SEEDS/lism/"
 
 declare -A MAX_LEN=([model_open]=400000 [image]=20000 [tokenize]=4096 [lism]=1024)
-declare -A DICT=([model_open]=Tests/fuzz/model_open.dict [tokenize]=Tests/fuzz/tokenize.dict)
+declare -A DICT=([model_open]=$ROOT/Tests/fuzz/model_open.dict [tokenize]=$ROOT/Tests/fuzz/tokenize.dict)
 
 status=0
 echo "== replaying the regression inputs (fixtures/fuzz/regressions)"
@@ -125,7 +125,7 @@ for h in "${HARNESSES[@]}"; do
         result=ok
     else
         result=CRASH; status=1
-        grep -E "ERROR|SUMMARY|FUZZ_ASSERT|Fatal error|Test unit written|CRASH" "$log" | head -20
+        grep -E "ERROR|SUMMARY|FUZZ_ASSERT|Fatal error|Test unit written|CRASH" "$log" | head -20 || true
     fi
     # The fork driver's last progress line: "#N: cov: ... exec/s: E oom/timeout/crash: O/T/C time: S".
     last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
