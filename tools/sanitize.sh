@@ -42,15 +42,17 @@ timed() {  # timed NAME COMMAND...: runs it, notes how long it took
 # Builds libgoal.so with one sanitizer into SCRATCH and writes a goal.pc there for the C tests.
 # -z undefs: the release link refuses undefined symbols (-z defs), but a sanitized library leaves
 # the sanitizer runtime's symbols to the executable that loads it.
-build_sanitized() {  # build_sanitized SCRATCH SANITIZER
-    local scratch=$1 sanitizer=$2
-    swift build -c release --product goal --scratch-path "$scratch" -Xswiftc -sanitize="$sanitizer" \
-        -Xcc -fsanitize="$sanitizer" -Xlinker -z -Xlinker undefs 2>&1 | grep -v '^\[' || true
-    [ -f "$scratch/release/libgoal.so" ] || { echo "sanitize: the $sanitizer build failed"; exit 1; }
+build_sanitized() {  # build_sanitized SCRATCH SANITIZER [CONFIGURATION]
+    local scratch=$1 sanitizer=$2 configuration=${3:-release} undefs=()
+    # (Debug links with gold, which leaves undefined symbols alone and does not know -z undefs.)
+    [ "$configuration" = debug ] || undefs=(-Xlinker -z -Xlinker undefs)
+    swift build -c "$configuration" --product goal --scratch-path "$scratch" -Xswiftc -sanitize="$sanitizer" \
+        -Xcc -fsanitize="$sanitizer" "${undefs[@]}" 2>&1 | grep -v '^\[' || true
+    [ -f "$scratch/$configuration/libgoal.so" ] || { echo "sanitize: the $sanitizer build failed"; exit 1; }
     local version
     version=$(sed -n 's/^#define GOAL_VERSION_STRING "\(.*\)"$/\1/p' include/goal.h)
-    sed -e "s|@PREFIX@|$ROOT|g" -e "s|@VERSION@|$version|g" -e "s|^libdir=.*|libdir=$scratch/release|" \
-        tools/goal.pc.in > "$scratch/release/goal.pc"
+    sed -e "s|@PREFIX@|$ROOT|g" -e "s|@VERSION@|$version|g" -e "s|^libdir=.*|libdir=$scratch/$configuration|" \
+        tools/goal.pc.in > "$scratch/$configuration/goal.pc"
 }
 
 c_tests() {  # c_tests SCRATCH OUT FLAGS [RUNNER]
@@ -67,10 +69,15 @@ for check in "${CHECKS[@]}"; do
             "-g -fsanitize=address -fno-omit-frame-pointer -fuse-ld=lld"
         ;;
     tsan)
-        timed "tsan: build" build_sanitized "$ROOT/.build-tsan" thread
+        # A debug build: the release one links the Swift runtime and libdispatch statically, and
+        # ThreadSanitizer must see libgoal's DispatchQueue.concurrentPerform go through the shared
+        # libdispatch its interceptors wrap, or it cannot tell the work items' ordering. The C
+        # programs link libdispatch too, which the interceptors in the TSan runtime refer to.
+        timed "tsan: build" build_sanitized "$ROOT/.build-tsan" thread debug
+        swiftlib="$BIN/../lib/swift/linux"
         TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-            timed "tsan: C tests" c_tests "$ROOT/.build-tsan/release" .build-tsan/ctest \
-            "-g -fsanitize=thread -fuse-ld=lld"
+            timed "tsan: C tests" c_tests "$ROOT/.build-tsan/debug" .build-tsan/ctest \
+            "-g -fsanitize=thread -fuse-ld=lld -L$swiftlib -ldispatch -lBlocksRuntime -Wl,-rpath,$swiftlib"
         ;;
     valgrind)
         if ! command -v valgrind >/dev/null 2>&1; then

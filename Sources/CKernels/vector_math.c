@@ -1,6 +1,7 @@
 #include "vector_math.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -52,12 +53,16 @@ static inline __attribute__((always_inline)) float exp_one(float x) {
 
 static int has_avx2_fma(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    static int known = -1;
-    if (known < 0) {
+    // Atomic: kernels run on many threads at once, and the first calls race to fill it in
+    // (ThreadSanitizer reported the plain int). Every thread computes the same value.
+    static _Atomic int known = -1;
+    int value = atomic_load_explicit(&known, memory_order_relaxed);
+    if (value < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        atomic_store_explicit(&known, value, memory_order_relaxed);
     }
-    return known;
+    return value;
 #else
     return 0;
 #endif
