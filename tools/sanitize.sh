@@ -97,7 +97,8 @@ for check in "${CHECKS[@]}"; do
 --suppressions=$ROOT/Tests/c/valgrind.supp" timed "valgrind: C tests" bash Tests/c/run.sh
         ;;
     swift-asan)
-        timed "swift-asan: swift test --sanitize=address" \
+        LSAN_OPTIONS="suppressions=$ROOT/Tests/lsan_swift_test.supp" \
+            timed "swift-asan: swift test --sanitize=address" \
             swift test --sanitize=address --scratch-path "$ROOT/.build-swift-asan"
         ;;
     swift-tsan)
