@@ -4,15 +4,17 @@
  * which file of a model the bytes become; the other files are real fixtures, linked into a
  * scratch folder made once per process:
  *   0  an .onnx file for goal_graph_open (the high bits choose the open options, and whether an
- *      opened graph is run once on small zero inputs)
+ *      opened graph is run once on small inputs)
  *   1  a model.onnx given to goal_model_open as the file, beside a tiny tokenizer and HF's
- *      preprocessing config
+ *      preprocessing config and config.json
  *   2  preprocessor_config.json of a folder with an HF vision tower
  *   3  config.json of a folder with an HF text tower (tiny tokenizer) and vision tower
  *   4  open_clip_config.json of a folder in immich's layout (vision tower only)
- *   5  tokenizer.json of a folder with an HF text tower
+ *   5  tokenizer.json of a folder with an HF text tower (and config.json)
  *   6  vocab.json, beside the tiny merges.txt
  *   7  merges.txt, beside the tiny vocab.json
+ * A graph run feeds values chosen by a hash of the input: zeros, ones, -1, ids past a 1000-token
+ * vocabulary, the largest and smallest int64, NaN, infinities. 
  * An opened model is then used: its facts read, a text tokenized and encoded, a small image
  * encoded, token embeddings taken. Checked: only pinned statuses, never GOAL_ERR_INTERNAL, and
  * out-parameters cleared on failure. Seeds (made by tools/fuzz.sh): the fixtures' models,
@@ -63,6 +65,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) make_folder(folders[i]);
     link_fixture("fuzz/tokenizer_tiny/tokenizer.json", "single/tokenizer.json");
     link_fixture("folders/hf_ts/preprocessor_config.json", "single/preprocessor_config.json");
+    /* The context length of fixtures/models/hf_text_ts, whose sequence axis is symbolic. */
+    link_fixture("folders/hf_ts/config.json", "single/config.json");
+    link_fixture("folders/hf_ts/config.json", "tok/config.json");
+    link_fixture("folders/hf_ts/config.json", "vocab/config.json");
+    link_fixture("folders/hf_ts/config.json", "merges/config.json");
     link_fixture("folders/hf_ts/vision_model.onnx", "pre/vision_model.onnx");
     link_fixture("models/hf_text_ts/model.onnx", "config/text_model.onnx");
     link_fixture("folders/hf_ts/vision_model.onnx", "config/vision_model.onnx");
@@ -89,8 +96,8 @@ static const char *scratch_path(const char *relative) {
     return path;
 }
 
-/* Every fact of an opened graph, and for a small one a run on zeros. */
-static void use_graph(goal_graph *graph, int run) {
+/* Every fact of an opened graph, and for a small one a run on hostile values. */
+static void use_graph(goal_graph *graph, int run, const uint8_t *hash_data, size_t hash_size) {
     int64_t value = 0;
     const char *name = NULL, *version = NULL;
     size_t count = 0;
@@ -135,8 +142,25 @@ static void use_graph(goal_graph *graph, int run) {
     }
     if (!run || inputs > MAX_INPUTS) return;
 
-    /* Feeds: each input with its declared type and rank, symbolic axes 1, at most 4096 elements. */
-    static uint8_t zeros[4096 * 8];
+    /* Feeds: each input with its declared type and rank, symbolic axes 1, at most 4096 elements,
+     * filled with hostile values (the same buffer serves every element type). */
+    static uint8_t values[4096 * 8];
+    {
+        static const int64_t ints[8] = {0, 1, -1, 7, 999, 1000, 49407, INT64_MIN};
+        static const float floats[8] = {0.0f, 1.0f, -1.0f, NAN, INFINITY, -INFINITY, 1e30f, -0.0f};
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < hash_size; i++) h = (h ^ hash_data[i]) * 16777619u;
+        int kind = h % 3;
+        for (size_t i = 0; i < 4096; i++) {
+            size_t k = (h >> 2) + i * ((h >> 8) % 7 + 1);
+            if (kind == 0) memset(values + 8 * i, 0, 8);
+            else if (kind == 1) memcpy(values + 8 * i, &ints[k % 8], 8);
+            else {
+                memcpy(values + 8 * i, &floats[k % 8], 4);
+                memcpy(values + 8 * i + 4, &floats[(k + 1) % 8], 4);
+            }
+        }
+    }
     for (size_t i = 0; i < inputs; i++) {
         goal_graph_value_info(graph, GOAL_IO_INPUT, i, &names[i], &dtypes[i], &ranks[i]);
         if (ranks[i] < 0 || ranks[i] > MAX_RANK) return;
@@ -150,7 +174,7 @@ static void use_graph(goal_graph *graph, int run) {
             if (elements > 4096) return;
         }
         shape_pointers[i] = shapes[i];
-        data[i] = zeros;
+        data[i] = values;
     }
     goal_results *results = NULL;
     goal_status s = goal_graph_run(graph, inputs, names, dtypes, ranks, shape_pointers, data, 0, NULL, &results);
@@ -233,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s = goal_graph_open(scratch_path("graph/model.onnx"), options, &graph);
         FUZZ_STATUS(s);
         if (s == GOAL_OK) {
-            use_graph(graph, selector >> 7);
+            use_graph(graph, selector >> 7, data, size);
             goal_graph_free(graph);
         } else {
             FUZZ_ASSERT(graph == NULL);
