@@ -7,6 +7,9 @@
 # Checks (default: asan tsan valgrind swift-asan swift-tsan):
 #   asan        libgoal.so built with AddressSanitizer (.build-asan); the C tests (Tests/c, with
 #               clang -fsanitize=address) run with LeakSanitizer on: any leak fails
+#   asan-quick  as asan, against the fuzzing build of libgoal.so (.build-fuzz, which
+#               tools/fuzz.sh makes: ASan plus coverage counters), so no second build; the C
+#               programs link libFuzzer's runtime without its main for the counters. CI's choice
 #   tsan        libgoal.so built with ThreadSanitizer (.build-tsan); the C tests, test_threads
 #               among them (one model, graph and image shared by four threads)
 #   valgrind    the C tests against the release libgoal.so (.build/release, as tools/setup.sh
@@ -68,6 +71,16 @@ for check in "${CHECKS[@]}"; do
             timed "asan: C tests" c_tests "$ROOT/.build-asan/release" .build-asan/ctest \
             "-g -fsanitize=address -fno-omit-frame-pointer -fuse-ld=lld"
         ;;
+    asan-quick)
+        [ -f .build-fuzz/release/libgoal.so ] || bash tools/fuzz.sh 0
+        version=$(sed -n 's/^#define GOAL_VERSION_STRING "\(.*\)"$/\1/p' include/goal.h)
+        sed -e "s|@PREFIX@|$ROOT|g" -e "s|@VERSION@|$version|g" -e "s|^libdir=.*|libdir=$ROOT/.build-fuzz/release|" \
+            tools/goal.pc.in > .build-fuzz/release/goal.pc
+        fuzzer_runtime=$("$CLANG" -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a)
+        ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1" \
+            timed "asan-quick: C tests" c_tests "$ROOT/.build-fuzz/release" .build-fuzz/ctest \
+            "-g -fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -fuse-ld=lld $fuzzer_runtime -lstdc++"
+        ;;
     tsan)
         # A debug build: the release one links the Swift runtime and libdispatch statically, and
         # ThreadSanitizer must see libgoal's DispatchQueue.concurrentPerform go through the shared
@@ -113,7 +126,7 @@ for check in "${CHECKS[@]}"; do
             timed "python-asan: pytest" .venv/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
         ;;
     *)
-        echo "sanitize: unknown check $check (asan, tsan, valgrind, swift-asan, swift-tsan, python-asan)"
+        echo "sanitize: unknown check $check (asan, asan-quick, tsan, valgrind, swift-asan, swift-tsan, python-asan)"
         exit 2
         ;;
     esac
