@@ -10,7 +10,7 @@
 #   asan-quick  as asan, against the fuzzing build of libgoal.so (.build-fuzz, which
 #               tools/fuzz.sh makes: ASan plus coverage counters), so no second build; the C
 #               programs link libFuzzer's runtime without its main for the counters. CI's choice
-#   tsan        libgoal.so built with ThreadSanitizer (.build-tsan); the C tests, test_threads
+#   tsan        libgoal.so built with ThreadSanitizer (.build-tsan); the C tests, test_shared
 #               among them (one model, graph and image shared by four threads)
 #   valgrind    the C tests against the release libgoal.so (.build/release, as tools/setup.sh
 #               builds it) under memcheck: --leak-check=full --errors-for-leak-kinds=definite
