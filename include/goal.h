@@ -27,6 +27,10 @@
  *   - Strings are UTF-8 and NUL-terminated. A `const char *` handed out by the library is owned by
  *     the object it came from and stays valid until that object is freed.
  *   - Every object has a _free function, which accepts NULL.
+ *   - Handles are checked: passing a handle that was already freed, or one of another kind (a
+ *     goal_image where a goal_model belongs), fails with GOAL_ERR_INVALID_ARGUMENT instead of
+ *     touching freed memory -- unless the address has meanwhile been reused for a new object of
+ *     the same kind, which no library can tell. _free ignores such handles (and NULL).
  *   - Nothing the library does on bad input ends the process: bad input is a status.
  *
  * Thread safety is stated per object below. goal_last_error() is per thread.

@@ -18,7 +18,7 @@ public func goalModelHeatmap(_ model: OpaquePointer?, _ image: OpaquePointer?, _
     store(outHeight, 0)
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_heatmap"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let source = try imageSource(image, f)
         let bytes = try heatmapText(text, length, f)
         // Decoding alone tells the size, so asking for it costs no tower run; the decoded pixels
@@ -47,7 +47,7 @@ public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?
                                 _ outMap: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_heatmap_png"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let source = try imageSource(image, f)
         let bytes = try heatmapText(text, length, f)
         // Everything that can be refused without running a tower is refused first.

@@ -48,7 +48,7 @@ private let stringKeys: Set<Int> = [GOAL_OPTION_TEXT_MODEL, GOAL_OPTION_VISION_M
 @_cdecl("goal_options_set_string")
 public func goalOptionsSetString(_ options: OpaquePointer?, _ key: goal_option, _ value: UnsafePointer<CChar>?) -> goal_status {
     abiCall { () throws(GoalError) in
-        let target = object(try required(options, "goal_options_set_string", "options"), as: OptionsObject.self)
+        let target = try object(options, "goal_options_set_string", "options", as: OptionsObject.self)
         guard stringKeys.contains(Int(key)) else {
             throw GoalError(.invalidArgument, "goal_options_set_string: \(key) is not a string option")
         }
@@ -69,7 +69,7 @@ public func goalOptionsGetString(_ options: OpaquePointer?, _ key: goal_option,
                                  _ outValue: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> goal_status {
     outValue?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let source = object(try required(options, "goal_options_get_string", "options"), as: OptionsObject.self)
+        let source = try object(options, "goal_options_get_string", "options", as: OptionsObject.self)
         let out = try required(outValue, "goal_options_get_string", "out_value")
         guard stringKeys.contains(Int(key)) else {
             throw GoalError(.invalidArgument, "goal_options_get_string: \(key) is not a string option")
@@ -108,7 +108,7 @@ private func flag(_ key: goal_option, _ function: StaticString) throws(GoalError
 @_cdecl("goal_options_set_int")
 public func goalOptionsSetInt(_ options: OpaquePointer?, _ key: goal_option, _ value: Int64) -> goal_status {
     abiCall { () throws(GoalError) in
-        let target = object(try required(options, "goal_options_set_int", "options"), as: OptionsObject.self)
+        let target = try object(options, "goal_options_set_int", "options", as: OptionsObject.self)
         switch Int(key) {
         case GOAL_OPTION_THREADS:
             guard (0...1024).contains(value) else {
@@ -154,7 +154,7 @@ public func goalOptionsGetInt(_ options: OpaquePointer?, _ key: goal_option,
                               _ outValue: UnsafeMutablePointer<Int64>?) -> goal_status {
     outValue?.pointee = 0
     return abiCall { () throws(GoalError) in
-        let source = object(try required(options, "goal_options_get_int", "options"), as: OptionsObject.self)
+        let source = try object(options, "goal_options_get_int", "options", as: OptionsObject.self)
         let out = try required(outValue, "goal_options_get_int", "out_value")
         switch Int(key) {
         case GOAL_OPTION_THREADS: out.pointee = Int64(source.engine.threads)
