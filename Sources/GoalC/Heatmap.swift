@@ -23,7 +23,7 @@ public func goalModelHeatmap(_ model: OpaquePointer?, _ image: OpaquePointer?, _
         let bytes = try heatmapText(text, length, f)
         // Decoding alone tells the size, so asking for it costs no tower run; the decoded pixels
         // are then reused rather than decoded again.
-        let decoded = try source.decode(index: 0, alpha: m.alphaHandling)
+        let decoded = try source.decode(index: 0, rules: m.imageDecoding)
         let needed = decoded.width * decoded.height
         guard decoded.width <= Int(Int32.max), decoded.height <= Int(Int32.max) else {
             throw GoalError(.invalidArgument, "\(f): a \(decoded.width)x\(decoded.height) image does not fit int32_t sizes")
@@ -58,7 +58,7 @@ public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?
             throw GoalError(.invalidArgument, "\(f): the path is not valid UTF-8")
         }
         guard !file.isEmpty else { throw GoalError(.invalidArgument, "\(f): the path is empty") }
-        let decoded = try source.decode(index: 0, alpha: m.alphaHandling)
+        let decoded = try source.decode(index: 0, rules: m.imageDecoding)
         let needed = decoded.width * decoded.height
         if outMap != nil, sizeT(capacity) < needed {
             throw GoalError(.bufferTooSmall, "\(f): the \(decoded.width)x\(decoded.height) map needs \(needed) floats; the buffer holds \(capacity)")

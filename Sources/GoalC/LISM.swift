@@ -44,6 +44,9 @@ public func goalLISMOptionsSetInt(_ options: OpaquePointer?, _ key: goal_lism_ke
         case GOAL_LISM_GRID:
             guard (1...16).contains(value) else { throw GoalError(.invalidArgument, "\(f): a grid takes 1 to 16 cells per side, not \(value)") }
             o.options.grids.append(Int(value))
+        case GOAL_LISM_MAX_REGIONS, GOAL_LISM_MAX_SENTENCES:
+            guard value >= 1, value <= Int64(Int32.max) else { throw GoalError(.invalidArgument, "\(f): a limit of \(value) (1 to 2^31-1)") }
+            if Int(key) == GOAL_LISM_MAX_REGIONS { o.options.maxRegions = Int(value) } else { o.options.maxSentences = Int(value) }
         default: throw GoalError(.invalidArgument, "\(f): \(key) is not an integer LISM option")
         }
     }
