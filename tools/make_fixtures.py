@@ -588,7 +588,7 @@ broken one with the error named here, and must never read a file outside the mod
 - `huge_constant.onnx`: y = x + sum(ConstantOfShape([10^6, 10^6])), a 10^12-element tensor the
   graph declares from constants -> GOAL_ERR_OUT_OF_MEMORY at open, before anything is allocated.
 - `deep.onnx`: If nodes nested 120 deep, beyond protobuf's default nesting limit of 100 -> refused
-  with GOAL_ERR_NOT_ONNX (the parser stops) instead of recursing without bound.
+  with GOAL_ERR_NOT_ONNX naming the nesting (the parser stops) instead of recursing without bound.
 """
 
 
