@@ -21,6 +21,7 @@ from ._errors import (
     TruncatedModelError,
     UnsupportedError,
 )
+from ._default import default_model_path
 from .graph import Graph, ValueInfo, supported_opsets
 from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
@@ -46,6 +47,7 @@ __all__ = [
     "ValueInfo",
     "supported_opsets",
     "library_version",
+    "default_model_path",
     "GoalError",
     "InvalidArgumentError",
     "OutOfMemoryError",

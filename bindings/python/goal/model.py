@@ -10,6 +10,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from . import _capi
+from ._default import default_model_path
 from ._errors import BufferTooSmallError, GoalError, InvalidArgumentError
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
@@ -91,7 +92,8 @@ def _char_offsets(text: str) -> dict[int, int]:
 
 class Model:
     """A CLIP model: a folder as Hugging Face optimum or immich lay it out, one .onnx file, or
-    the files named one by one (text_model=, vision_model=, tokenizer=, ...).
+    the files named one by one (text_model=, vision_model=, tokenizer=, ...). With none of
+    these, the default model (see goal.default_model_path()).
 
     Embeddings come back as float32 arrays, L2-normalised per row. A Model may be used from any
     number of threads at once. Use it as a context manager, or call close(), to release it early.
@@ -111,6 +113,10 @@ class Model:
             raise InvalidArgumentError(f"convention must be one of {sorted(_CONVENTIONS)}, not {convention!r}")
         if long_text not in _LONG_TEXT:
             raise InvalidArgumentError(f"long_text must be one of {sorted(_LONG_TEXT)}, not {long_text!r}")
+        given = dict(text_model=text_model, vision_model=vision_model, tokenizer=tokenizer,
+                     preprocessor_config=preprocessor_config, model_config=model_config)
+        if path is None and all(value is None for value in given.values()):
+            path = default_model_path()
         self.path = os.fspath(path) if path is not None else None
         self._handle = ctypes.c_void_p()
         options = ctypes.c_void_p()
@@ -128,8 +134,6 @@ class Model:
             for key, value in limits.items():
                 if value is not None:  # None keeps the library's default
                     _capi.goal_options_set_int(options, key, int(value))
-            given = dict(text_model=text_model, vision_model=vision_model, tokenizer=tokenizer,
-                         preprocessor_config=preprocessor_config, model_config=model_config)
             for name, value in given.items():
                 if value is not None:
                     _capi.goal_options_set_string(options, _FILES[name], os.fsencode(value))
