@@ -78,13 +78,16 @@ enum {
     GOAL_ERR_NOT_FOUND = 4,         /* the file does not exist */
     GOAL_ERR_IO = 5,                /* it exists but cannot be read (permissions, a folder, ...) */
     GOAL_ERR_NOT_ONNX = 6,          /* not an ONNX model, or a damaged one */
-    GOAL_ERR_TRUNCATED = 7,         /* a file that stops before its end: an ONNX model, an image */
+    GOAL_ERR_TRUNCATED = 7,         /* a file that stops before its end: an ONNX model, an image, an index */
     GOAL_ERR_INVALID_MODEL = 8,     /* parsed, but inconsistent (libonnx's checker text included) */
     GOAL_ERR_EXTERNAL_DATA = 9,     /* an external-data file is missing, unreadable or too short */
     GOAL_ERR_PATH_ESCAPE = 10,      /* an external-data location points outside the model's folder */
-    GOAL_ERR_UNSUPPORTED = 11,      /* valid ONNX this library does not handle (opset, element type) */
+    GOAL_ERR_UNSUPPORTED = 11,      /* valid input this library does not handle (an opset, an element
+                                     * type, an index file of a newer format version) */
     GOAL_ERR_INTERNAL = 12,         /* a bug in libgoal; please report it with the message */
-    GOAL_ERR_BUFFER_TOO_SMALL = 13  /* a caller's buffer is too small; the size needed is reported */
+    GOAL_ERR_BUFFER_TOO_SMALL = 13, /* a caller's buffer is too small; the size needed is reported */
+    GOAL_ERR_CORRUPT = 14           /* a damaged file, or not the kind it should be: an index file with a
+                                     * wrong magic, a checksum mismatch or inconsistent sizes */
 };
 
 /* A short, static, English description of a status ("file not found"). Unknown values give

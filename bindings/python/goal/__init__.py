@@ -7,6 +7,7 @@ to use a particular libgoal.so.
 from . import _capi
 from ._errors import (
     BufferTooSmallError,
+    CorruptFileError,
     ExternalDataError,
     GoalError,
     IndexOutOfRangeError,
@@ -60,4 +61,5 @@ __all__ = [
     "UnsupportedError",
     "InternalError",
     "BufferTooSmallError",
+    "CorruptFileError",
 ]
