@@ -179,7 +179,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// The `k` stored vectors most similar to each of `count` queries (`dim` floats each, row by
     /// row): per query `min(k, self.count)` pairs, highest cosine first, equal scores by lower id
     /// first. Queries are normalised; a NaN or infinite value or a query of zeros is
-    /// `.invalidArgument`. `threads` 0 means one per core.
+    /// `.invalidArgument`. `threads` 0 means one per core (one for small searches).
     public func search(_ queries: UnsafePointer<Float>?, count: Int, k: Int, threads: Int = 0) throws(GoalError) -> IndexSearchResult {
         guard count >= 0 else { throw GoalError(.invalidArgument, "a count of \(count) queries") }
         guard k >= 0 else { throw GoalError(.invalidArgument, "k is \(k); it must be 0 or more") }
@@ -191,7 +191,6 @@ public final class EmbeddingIndex: @unchecked Sendable {
             guard let queries else { throw GoalError(.invalidArgument, "the queries are NULL") }
             unit = try Normalization.unitRows(queries, rows: count, dim: dim, what: "query")
         }
-        let budget = threads > 0 ? threads : ExactSearch.cores
         return lock.reading {
             let held = ids.count
             guard count > 0, k > 0, held > 0 else {
@@ -201,7 +200,8 @@ public final class EmbeddingIndex: @unchecked Sendable {
                 ids.withUnsafeBufferPointer { idp in
                     withVectors { v in
                         ExactSearch.run(queries: q.baseAddress!, queryCount: count, vectors: v, ids: idp.baseAddress,
-                                        count: held, dim: dim, k: k, threads: budget)
+                                        count: held, dim: dim, k: k,
+                                        threads: ExactSearch.threads(asked: threads, queries: count, count: held, dim: dim))
                     }
                 }
             }
