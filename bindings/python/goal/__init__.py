@@ -23,6 +23,7 @@ from ._errors import (
     UnsupportedError,
 )
 from .graph import Graph, ValueInfo, supported_opsets
+from .index import Index
 from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
 
@@ -35,6 +36,7 @@ def library_version() -> str:
 
 
 __all__ = [
+    "Index",
     "Model",
     "ModelInfo",
     "TextTokens",
