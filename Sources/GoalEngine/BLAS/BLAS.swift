@@ -41,6 +41,19 @@ public enum BLAS {
               beta: beta, c: c, ldc: ldc)
     }
 
+    /// y[m] = alpha · A[m×n] · x[n] + beta · y, A row-major, on one thread: for one vector
+    /// against many rows, where a matrix product would copy (pack) the rows first.
+    public static func matrixVector(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                    x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        guard m > 0 else { return }
+        configure()
+        guard n > 0 else {
+            for i in 0..<m { y[i] = beta == 0 ? 0 : beta * y[i] }
+            return
+        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda), x, 1, beta, y, 1)
+    }
+
     /// The same product split across up to `threads` threads, by rows of C or by columns,
     /// whichever is larger.
     static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
