@@ -134,9 +134,16 @@ enum ExactSearch {
                 let rn = min(vectorBlock, rowRange.upperBound - r0)
                 for q0 in stride(from: queryRange.lowerBound, to: queryRange.upperBound, by: queryBlock) {
                     let qn = min(queryBlock, queryRange.upperBound - q0)
-                    // scores[qn x rn] = queries[qn x dim] · vectors[rn x dim]ᵀ
-                    BLAS.product(transA: false, transB: true, m: qn, n: rn, k: dim, a: queries + q0 * dim, lda: dim,
-                                 b: vectors + r0 * dim, ldb: dim, c: scratch, ldc: rn)
+                    // scores[qn x rn] = queries[qn x dim] · vectors[rn x dim]ᵀ. A matrix product
+                    // copies the rows into its own layout first, which only pays for several
+                    // queries; one query streams them through a matrix-vector product.
+                    if qn == 1 {
+                        BLAS.matrixVector(m: rn, n: dim, a: vectors + r0 * dim, lda: dim, x: queries + q0 * dim,
+                                          y: scratch)
+                    } else {
+                        BLAS.product(transA: false, transB: true, m: qn, n: rn, k: dim, a: queries + q0 * dim,
+                                     lda: dim, b: vectors + r0 * dim, ldb: dim, c: scratch, ldc: rn)
+                    }
                     for i in 0..<qn {
                         let h = q0 - queryRange.lowerBound + i
                         let row = scratch + i * rn
