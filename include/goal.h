@@ -686,11 +686,11 @@ GOAL_API goal_status goal_index_save(const goal_index *index, const char *path);
 
 /* Opens an index file written by goal_index_save, memory-mapped. The file is checked before it
  * is used: magic, format version and flags, sizes and offsets against the file's length, the
- * CRC-32 of its bytes, then ids (unique, in range) and values (finite). A missing file is
- * GOAL_ERR_NOT_FOUND, one that cannot be read (a folder, no permission) GOAL_ERR_IO, one cut
- * short GOAL_ERR_TRUNCATED, a newer format version or unknown flags GOAL_ERR_UNSUPPORTED, and
- * anything else wrong (not an index file, a checksum mismatch, inconsistent sizes, bad ids or
- * values) GOAL_ERR_CORRUPT; the message says what was wrong. On success the caller owns
+ * CRC-32 of its bytes, then ids (unique, in range) and rows (finite, unit length). A missing
+ * file is GOAL_ERR_NOT_FOUND, one that cannot be read (a folder, no permission) GOAL_ERR_IO, one
+ * cut short GOAL_ERR_TRUNCATED, a newer format version or unknown flags GOAL_ERR_UNSUPPORTED,
+ * and anything else wrong (not an index file, a checksum mismatch, inconsistent sizes, bad ids
+ * or rows) GOAL_ERR_CORRUPT; the message says what was wrong. On success the caller owns
  * *out_index. */
 GOAL_API goal_status goal_index_load(const char *path, goal_index **out_index);
 

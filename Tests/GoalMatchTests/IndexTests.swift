@@ -349,7 +349,8 @@ func writeBytes(_ bytes: [UInt8], to path: String) {
             expectLoadFails(variant { $0[48] = 0; resum(&$0) }, .corrupt, "puts the vectors at byte")
             expectLoadFails(variant { $0[64 + 8] = 0; resum(&$0) }, .corrupt, "id 0 appears twice")
             expectLoadFails(variant { $0[64 + 7] = 0x80; resum(&$0) }, .corrupt, "outside 0 to 39")
-            expectLoadFails(variant { for i in 0..<4 { $0[448 + i] = [0, 0, 0xC0, 0x7F][i] }; resum(&$0) }, .corrupt, "nan")
+            expectLoadFails(variant { for i in 0..<4 { $0[448 + i] = [0, 0, 0xC0, 0x7F][i] }; resum(&$0) }, .corrupt, "vector 3 holds nan at position 1")
+            expectLoadFails(variant { $0[451] ^= 0x01; resum(&$0) }, .corrupt, "vector 3 has length")
             expectLoadFails(folder + "/absent.goalindex", .notFound, "absent.goalindex")
             expectLoadFails(folder, .io, "folder")
             #expect(throws: GoalError.self) { try index.save(to: folder + "/missing/x.goalindex") }

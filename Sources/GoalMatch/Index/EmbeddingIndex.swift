@@ -237,7 +237,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
 
     /// Opens an index file, mapping it into memory: the vectors are used in place. The file is
     /// checked first (magic, version, sizes against its length, checksum, then ids unique and in
-    /// range and values finite): a missing file is `.notFound`, an unreadable one `.io`, one cut
+    /// range and rows finite and of unit length): a missing file is `.notFound`, an unreadable one `.io`, one cut
     /// short `.truncated`, a newer format version `.unsupported`, anything else wrong `.corrupt`,
     /// each with a message saying what was wrong.
     public static func load(from path: String) throws(GoalError) -> EmbeddingIndex {
@@ -260,8 +260,19 @@ public final class EmbeddingIndex: @unchecked Sendable {
                 ids[row] = id
             }
             let vectors = (base + vectorsOffset).assumingMemoryBound(to: Float.self)
-            for i in 0 ..< n * format.dim where !vectors[i].isFinite {
-                throw GoalError(.corrupt, "\(path): vector \(i / format.dim) holds \(vectors[i]) at position \(i % format.dim)")
+            let dim = format.dim
+            for row in 0..<n {
+                let v = vectors + row * dim
+                var sum = 0.0
+                for i in 0..<dim { sum += Double(v[i]) * Double(v[i]) }
+                guard sum.isFinite else {
+                    let at = (0..<dim).first { !v[$0].isFinite } ?? 0
+                    throw GoalError(.corrupt, "\(path): vector \(row) holds \(v[at]) at position \(at)")
+                }
+                // Rounding a unit vector to float moves its squared length by about 2^-23 at most.
+                guard abs(sum - 1) <= 1e-5 else {
+                    throw GoalError(.corrupt, "\(path): vector \(row) has length \(sum.squareRoot()), but the rows of an index file are normalised")
+                }
             }
             index.mapped = (file, UnsafePointer(vectors))
         }

@@ -93,7 +93,7 @@ enum ExactSearch {
         }
 
         // Stage 2: per query, merge the shards' candidates, score them exactly, rank them.
-        var outScores = [Float](repeating: 0, count: queryCount * found)
+        var outScores = [Float](repeating: -.infinity, count: queryCount * found)
         var outIDs = [Int64](repeating: -1, count: queryCount * found)
         let results = Shared((queries, vectors, ids, slots))
         outScores.withUnsafeMutableBufferPointer { outScores in
@@ -111,7 +111,9 @@ enum ExactSearch {
                             (score: exactScore(query, vectors + row * dim, dim: dim), id: ids[row])
                         }
                         ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
-                        for i in 0..<found {
+                        // Every row is a candidate until k have been seen, so there are always
+                        // `found` of them; should there not be, the rest stays padding.
+                        for i in 0..<min(found, ranked.count) {
                             outScores[q * found + i] = ranked[i].score
                             outIDs[q * found + i] = ranked[i].id
                         }

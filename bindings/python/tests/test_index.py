@@ -289,7 +289,8 @@ def test_inconsistent_header_and_contents(saved):
         ((32, "<q", 10), "outside 0 to 9"),
         ((40, "<Q", 128), "puts the ids at byte 128"),
         ((64 + 8, "<q", 0), "id 0 appears twice"),
-        ((512, "<f", float("inf")), "holds inf"),
+        ((512, "<f", float("inf")), "vector 0 holds inf at position 0"),
+        ((512 + 24 * 3, "<f", 2.0), "vector 3 has length"),
     ]
     for change, message in cases:
         with pytest.raises(goal.CorruptFileError, match=message):
