@@ -40,9 +40,7 @@ final class MappedFile: @unchecked Sendable {
         }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else {
-            let code = errno
-            if code == ENOMEM { throw GoalError(.outOfMemory, "\(path): cannot map \(size) bytes into memory") }
-            throw GoalError(.io, "\(path): cannot map the file (\(String(cString: strerror(code))))")
+            throw GoalError(.io, "\(path): cannot map the file's \(size) bytes (\(String(cString: strerror(errno))))")
         }
         base = UnsafeRawPointer(p)
     }

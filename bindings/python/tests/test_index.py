@@ -417,6 +417,14 @@ def test_null_pointers_through_the_c_layer():
             _capi.goal_index_search(out, None, 1, 3, 1, None, None, 1, None)
         with pytest.raises(goal.InvalidArgumentError, match="out_count is NULL"):
             _capi.goal_index_count(out, None)
+        with pytest.raises(goal.InvalidArgumentError, match="out_dim is NULL"):
+            _capi.goal_index_dim(out, None)
+        with pytest.raises(goal.InvalidArgumentError, match="path is NULL"):
+            _capi.goal_index_save(out, None)
+        with pytest.raises(goal.InvalidArgumentError, match=r"a count of \d+ vectors"):
+            _capi.goal_index_add(out, one, ctypes.c_size_t(-1).value, 3, None, None)
+        with pytest.raises(goal.InvalidArgumentError, match="do not fit"):
+            _capi.goal_index_search(out, one, 3, 3, 2**63 - 1, None, None, ctypes.c_size_t(-1).value, None)
         with pytest.raises(goal.InvalidArgumentError, match="path is empty"):
             _capi.goal_index_save(out, b"")
         with pytest.raises(goal.InvalidArgumentError, match="UTF-8"):
