@@ -27,6 +27,10 @@
  *   - Strings are UTF-8 and NUL-terminated. A `const char *` handed out by the library is owned by
  *     the object it came from and stays valid until that object is freed.
  *   - Every object has a _free function, which accepts NULL.
+ *   - Handles are checked: passing a handle that was already freed, or one of another kind (a
+ *     goal_image where a goal_model belongs), fails with GOAL_ERR_INVALID_ARGUMENT instead of
+ *     touching freed memory -- unless the address has meanwhile been reused for a new object of
+ *     the same kind, which no library can tell. _free ignores such handles (and NULL).
  *   - Nothing the library does on bad input ends the process: bad input is a status.
  *
  * Thread safety is stated per object below. goal_last_error() is per thread.
@@ -158,6 +162,19 @@ enum {
     GOAL_OPTION_LONG_TEXT = 7,
     /* Models: texts or images per run of a tower, 1–4096 (default 16). */
     GOAL_OPTION_BATCH_SIZE = 8,
+    /* Limits, each at least 1. What is above one fails with a status naming it, before memory
+     * for it is asked for; none of them changes results below it. */
+    /* The most elements one tensor may have, whether the model's shapes or the inputs make it
+     * (default 2^31, 8 GiB of float32): above it, GOAL_ERR_OUT_OF_MEMORY at open (for constants
+     * the graph computes) or at the run. */
+    GOAL_OPTION_MAX_TENSOR_ELEMENTS = 9,
+    /* Models: the most pixels (width x height) an image may have, checked from its header
+     * before decoding (default 178956970, the size Pillow refuses as a decompression bomb):
+     * above it, GOAL_ERR_INVALID_ARGUMENT naming the image. */
+    GOAL_OPTION_MAX_IMAGE_PIXELS = 10,
+    /* Models: the most UTF-8 bytes a text may have (default 1 MiB): above it,
+     * GOAL_ERR_INVALID_ARGUMENT before it is tokenized. */
+    GOAL_OPTION_MAX_TEXT_BYTES = 11,
 
     /* String options (goal_options_set_string), for models. Each names one file explicitly; it
      * overrides what goal_model_open would find in the folder, and with a NULL path to
@@ -516,7 +533,9 @@ enum {
     GOAL_LISM_GRID = 7,                 /* set_int adds an n x n grid of regions (n 1–16) */
     GOAL_LISM_MIN_SCORE = 8,            /* set_double: drop matches below it (NAN: none, default) */
     GOAL_LISM_MASK_AREA_MIN = 9,        /* set_double: masks covering less of the image are left out (0.01) */
-    GOAL_LISM_MASK_AREA_MAX = 10        /* set_double: ... or more (0.80) */
+    GOAL_LISM_MASK_AREA_MAX = 10,       /* set_double: ... or more (0.80) */
+    GOAL_LISM_MAX_REGIONS = 11,         /* set_int: runs with more regions fail before encoding (1024) */
+    GOAL_LISM_MAX_SENTENCES = 12        /* set_int: captions with more sentences fail likewise (512) */
 };
 enum {
     /* Encode each sentence as a text of its own. */

@@ -1,8 +1,14 @@
 import CGoalSupport
 import GoalMatch
 
-// The embedding index: goal_index handles are EmbeddingIndex objects, which do their own locking
-// (searches and saves share the index; adds and removes take it alone).
+// The embedding index. EmbeddingIndex does its own locking (searches and saves share the index;
+// adds and removes take it alone).
+
+/// What a goal_index handle points at.
+final class IndexObject {
+    let index: EmbeddingIndex
+    init(_ index: EmbeddingIndex) { self.index = index }
+}
 
 /// Runs `body`, putting the function's name before the message of anything it throws.
 private func named<R>(_ function: StaticString, _ body: () throws(GoalError) -> R) throws(GoalError) -> R {
@@ -14,7 +20,7 @@ private func named<R>(_ function: StaticString, _ body: () throws(GoalError) -> 
 }
 
 private func index(_ handle: OpaquePointer?, _ function: StaticString) throws(GoalError) -> EmbeddingIndex {
-    object(try required(handle, function, "index"), as: EmbeddingIndex.self)
+    try object(handle, function, "index", as: IndexObject.self).index
 }
 
 /// A caller's count of rows, which arrives as a negative Int when it is above INT64_MAX.
@@ -47,13 +53,13 @@ public func goalIndexNew(_ dim: Int, _ outIndex: UnsafeMutablePointer<OpaquePoin
         guard dim >= 1, dim <= EmbeddingIndex.maximumDim else {
             throw GoalError(.invalidArgument, "\(f): a dimension of \(UInt(bitPattern: dim)) (it must be 1 to \(EmbeddingIndex.maximumDim))")
         }
-        out.pointee = retainedHandle(try named(f) { () throws(GoalError) in try EmbeddingIndex(dim: dim) })
+        out.pointee = retainedHandle(IndexObject(try named(f) { () throws(GoalError) in try EmbeddingIndex(dim: dim) }))
     }
 }
 
 @_cdecl("goal_index_free")
 public func goalIndexFree(_ index: OpaquePointer?) {
-    releaseHandle(index, as: EmbeddingIndex.self)
+    releaseHandle(index, as: IndexObject.self)
 }
 
 @_cdecl("goal_index_add")
@@ -149,6 +155,6 @@ public func goalIndexLoad(_ pathText: UnsafePointer<CChar>?, _ outIndex: UnsafeM
         let f: StaticString = "goal_index_load"
         let out = try required(outIndex, f, "out_index")
         let file = try path(pathText, f)
-        out.pointee = retainedHandle(try named(f) { () throws(GoalError) in try EmbeddingIndex.load(from: file) })
+        out.pointee = retainedHandle(IndexObject(try named(f) { () throws(GoalError) in try EmbeddingIndex.load(from: file) }))
     }
 }

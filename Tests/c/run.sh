@@ -14,6 +14,10 @@ cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_model.c -L"$LIB" -lgoa
    -o "$OUT/test_model"
 cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_match.c -L"$LIB" -lgoal -lm -Wl,-rpath,"$LIB" \
    -o "$OUT/test_match"
+cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_threads.c -L"$LIB" -lgoal -lm -lpthread \
+   -Wl,-rpath,"$LIB" -o "$OUT/test_threads"
+cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_limits.c -L"$LIB" -lgoal -Wl,-rpath,"$LIB" \
+   -o "$OUT/test_limits"
 cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_index.c -L"$LIB" -lgoal -lm -lpthread -Wl,-rpath,"$LIB" \
    -o "$OUT/test_index"
 cc -std=c99 "${WARN[@]}" -Iinclude examples/c/graph_info.c -L"$LIB" -lgoal -Wl,-rpath,"$LIB" -o "$OUT/graph_info"
@@ -25,6 +29,8 @@ cc -std=c99 "${WARN[@]}" examples/c/encode.c $GOAL_FLAGS -lm -o "$OUT/encode"
 "$OUT/test_graph" fixtures
 "$OUT/test_model" fixtures
 "$OUT/test_match" fixtures
+"$OUT/test_threads" fixtures
+"$OUT/test_limits" fixtures
 "$OUT/test_index" fixtures
 "$OUT/header_cxx"
 "$OUT/graph_info" fixtures/models/hf_text_ts/model.onnx > /dev/null

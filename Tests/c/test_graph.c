@@ -156,6 +156,9 @@ static void test_open_failures(void) {
     expect_open_failure("bad/short_data/model.onnx", GOAL_ERR_EXTERNAL_DATA, "weights.bin");
     expect_open_failure("bad/escape/model.onnx", GOAL_ERR_PATH_ESCAPE, "../outside.bin");
     expect_open_failure("bad/absolute/model.onnx", GOAL_ERR_PATH_ESCAPE, "/etc/passwd");
+    expect_open_failure("bad/dangling.onnx", GOAL_ERR_INVALID_MODEL, "nowhere");
+    expect_open_failure("bad/huge_constant.onnx", GOAL_ERR_OUT_OF_MEMORY, "1000000000000 elements");
+    expect_open_failure("bad/deep.onnx", GOAL_ERR_NOT_ONNX, "nested more than 100 deep");
 
     goal_graph *graph = NULL;
     CHECK_STATUS(goal_graph_open(NULL, NULL, &graph), GOAL_ERR_INVALID_ARGUMENT);

@@ -386,6 +386,21 @@ static void test_refusals(void) {
     CHECK_STATUS(goal_index_load("", &other), GOAL_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(goal_index_load("\xff.goalindex", &other), GOAL_ERR_INVALID_ARGUMENT);
     goal_index_free(index);
+
+    /* A freed index, and a handle of another kind, are reported rather than used. */
+    CHECK_STATUS(goal_index_count(index, &count), GOAL_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(goal_last_error(), "goal_index_count: index is not a live index handle");
+    CHECK_STATUS(goal_index_search(index, one, 1, 3, 1, scores, ids, 4, &found), GOAL_ERR_INVALID_ARGUMENT);
+    goal_index_free(index); /* ignored */
+    {
+        goal_options *options = NULL;
+        CHECK_STATUS(goal_options_new(&options), GOAL_OK);
+        CHECK_STATUS(goal_index_add((goal_index *)(void *)options, one, 1, 3, NULL, NULL), GOAL_ERR_INVALID_ARGUMENT);
+        CHECK_CONTAINS(goal_last_error(), "not a live index handle");
+        goal_index_free((goal_index *)(void *)options); /* ignored: not an index */
+        CHECK_STATUS(goal_options_set_int(options, GOAL_OPTION_THREADS, 2), GOAL_OK);
+        goal_options_free(options);
+    }
 }
 
 /* ---- threads ----------------------------------------------------------------------------------- */

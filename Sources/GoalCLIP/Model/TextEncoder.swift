@@ -1,5 +1,14 @@
+import GoalEngine
+import Synchronization
+
 /// The text tower with what feeds it: which inputs carry the ids and the mask, the context length,
 /// and what pads a sequence.
+///
+/// The tower is causal: positions after a sequence's end token never change its embedding. A
+/// symbolic sequence axis is therefore fed only as wide as the batch's longest sequence; a fixed
+/// one (an export whose causal mask and position ids are baked for the whole context) runs on a
+/// shortened copy of the graph, as wide as the longest sequence rounded up to `widthStep`, once
+/// that copy has been seen to give the full graph's embeddings on a probe.
 final class TextEncoder: Sendable {
     let tower: Tower
     let tokenizer: CLIPTokenizer
@@ -13,9 +22,20 @@ final class TextEncoder: Sendable {
     private let ids: ValueInfo
     private let mask: ValueInfo?
     private let positions: ValueInfo?
+    /// Whether a fixed context may run shortened.
+    private let shortens: Bool
+    /// Shortened engines by width; nil where the shortened graph disagreed with the full one.
+    private let shortened = Mutex<[Int: Engine?]>([:])
+
+    /// Widths a fixed context is shortened to are multiples of this, so few copies are made.
+    static let widthStep = 8
+    /// Largest difference allowed between a shortened and the full graph's normalised probe
+    /// embeddings: float32 rounding differs between widths (the GEMM blocking does), by ~1e-6.
+    static let probeTolerance: Float = 1e-4
 
     init(tower: Tower, tokenizer: CLIPTokenizer, config: FolderConfig, convention: Convention,
-         file: String) throws(GoalError) {
+         shortens: Bool, file: String) throws(GoalError) {
+        self.shortens = shortens
         self.tower = tower
         self.tokenizer = tokenizer
         var ids: ValueInfo?, mask: ValueInfo?, positions: ValueInfo?
@@ -53,9 +73,68 @@ final class TextEncoder: Sendable {
         padID = convention == .openAI ? 0 : Int64(tokenizer.endOfText)
     }
 
-    /// Runs the tower on sequences (start and end tokens included, none longer than the context).
-    func feeds(_ sequences: [[Int32]]) throws(GoalError) -> [String: Feed] {
-        let width = fixedLength ? contextLength : sequences.map(\.count).max() ?? 1
+    /// The pooled embeddings of sequences (start and end tokens included, none longer than the
+    /// context), L2-normalised.
+    func embed(_ sequences: [[Int32]]) throws(GoalError) -> (dim: Int, values: [Float]) {
+        let (feeds, runner) = try prepared(sequences)
+        return try tower.embed(feeds, batch: sequences.count, runner: runner)
+    }
+
+    /// The sequences' token states before the head, `[batch, width, states]` with `width` at least
+    /// the longest sequence, and the head.
+    func tokenStates(_ sequences: [[Int32]]) throws(GoalError) -> (head: TokenHead, states: Tensor) {
+        let (feeds, runner) = try prepared(sequences)
+        return try tower.tokenStates(feeds, batch: sequences.count, runner: runner)
+    }
+
+    /// The sequences' token embeddings `[batch, width, dim]`, unnormalised.
+    func tokens(_ sequences: [[Int32]]) throws(GoalError) -> Tensor {
+        let (feeds, runner) = try prepared(sequences)
+        return try tower.tokens(feeds, batch: sequences.count, runner: runner)
+    }
+
+    /// How many positions a batch whose longest sequence has `longest` tokens is run on.
+    func runWidth(longest: Int) -> Int {
+        guard fixedLength else { return max(1, longest) }
+        let width = (max(1, longest) + Self.widthStep - 1) / Self.widthStep * Self.widthStep
+        guard shortens, width < contextLength, shortenedEngine(width: width) != nil else { return contextLength }
+        return width
+    }
+
+    private func prepared(_ sequences: [[Int32]]) throws(GoalError) -> ([String: Feed], Engine?) {
+        let width = runWidth(longest: sequences.map(\.count).max() ?? 1)
+        let runner = width < contextLength && fixedLength ? shortenedEngine(width: width) : nil
+        return (try feeds(sequences, width: width), runner)
+    }
+
+    /// The shortened engine for `width`, made and checked on first use.
+    private func shortenedEngine(width: Int) -> Engine? {
+        if let known = shortened.withLock({ $0[width] }) { return known }
+        let made = try? checkedShortening(width: width)
+        return shortened.withLock { cache in
+            if let raced = cache[width] { return raced }
+            cache[width] = made
+            return made
+        }
+    }
+
+    /// The graph shortened to `width` positions, if it embeds a probe batch as the full graph
+    /// does: one sequence filling the width, one holding only the start and end tokens.
+    private func checkedShortening(width: Int) throws(GoalError) -> Engine? {
+        let inputs = [ids, mask, positions].compactMap { $0?.name }
+        let candidate = try tower.engine.shortened(sequenceInputs: inputs, to: width)
+        let start = tokenizer.startOfText, end = tokenizer.endOfText
+        let body = (0 ..< width - 2).map { i in Int32(256 + (i * 7919) % Int(min(start, end) - 256)) }
+        let probe = [[start] + body + [end], [start, end]]
+        let full = try tower.embed(try feeds(probe, width: contextLength), batch: probe.count).values
+        let short = try tower.embed(try feeds(probe, width: width), batch: probe.count, runner: candidate).values
+        guard full.count == short.count else { return nil }
+        let worst = zip(full, short).map { abs($0 - $1) }.max() ?? .infinity
+        return worst <= Self.probeTolerance ? candidate : nil
+    }
+
+    /// The feeds for sequences padded to `width` positions.
+    func feeds(_ sequences: [[Int32]], width: Int) throws(GoalError) -> [String: Feed] {
         var idValues = [Int64](repeating: padID, count: sequences.count * width)
         var maskValues = [Int64](repeating: 0, count: sequences.count * width)
         for (row, seq) in sequences.enumerated() {

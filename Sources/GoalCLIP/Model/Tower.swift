@@ -51,9 +51,10 @@ final class Tower: @unchecked Sendable {
         }
     }
 
-    /// The pooled embeddings, `batch` rows of `dim`, L2-normalised per row.
-    func embed(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> (dim: Int, values: [Float]) {
-        let out = try engine.run(feeds, outputs: [output])[0]
+    /// The pooled embeddings, `batch` rows of `dim`, L2-normalised per row. `runner` is this
+    /// tower's engine or a shortened copy of it (see `Engine.shortened`).
+    func embed(_ feeds: [String: Feed], batch: Int, runner: Engine? = nil) throws(GoalError) -> (dim: Int, values: [Float]) {
+        let out = try (runner ?? engine).run(feeds, outputs: [output])[0]
         guard out.rank == 2, out.shape[0] == batch, out.dtype == .float32 else {
             throw GoalError(.unsupported, "the \(kind.rawValue) output '\(output)' has shape \(out.shape); [\(batch), dim] floats were expected")
         }
@@ -61,14 +62,15 @@ final class Tower: @unchecked Sendable {
     }
 
     /// Token states [batch, tokens, width] (before the head) and the head that projects them.
-    func tokenStates(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> (head: TokenHead, states: Tensor) {
+    func tokenStates(_ feeds: [String: Feed], batch: Int, runner: Engine? = nil) throws(GoalError) -> (head: TokenHead, states: Tensor) {
+        let runner = runner ?? engine
         let states: Tensor
         let found: TokenHead
         if let known = head.withLock({ $0 }) {
             found = known
-            states = try engine.run(feeds, outputs: [known.states])[0]
+            states = try runner.run(feeds, outputs: [known.states])[0]
         } else {
-            let probed = try engine.run(feeds, outputs: path.values)
+            let probed = try runner.run(feeds, outputs: path.values)
             found = try path.head(probed, batch: batch, engine: engine, tower: kind.rawValue)
             head.withLock { $0 = found }
             states = probed[path.values.firstIndex(of: found.states)!]
@@ -80,8 +82,8 @@ final class Tower: @unchecked Sendable {
     }
 
     /// Token embeddings [batch, tokens, dim] (all tokens the states have, unnormalised).
-    func tokens(_ feeds: [String: Feed], batch: Int) throws(GoalError) -> Tensor {
-        let (head, states) = try tokenStates(feeds, batch: batch)
+    func tokens(_ feeds: [String: Feed], batch: Int, runner: Engine? = nil) throws(GoalError) -> Tensor {
+        let (head, states) = try tokenStates(feeds, batch: batch, runner: runner)
         return try head.project(states)
     }
 

@@ -8,6 +8,11 @@ public struct EngineOptions: Sendable, Equatable {
     /// Replace op patterns by fused kernels (MatMul + bias, GELU, ...). Off runs every node as
     /// the file has it, which tests compare against.
     public var fuse = true
+    /// The most elements one tensor may have; a larger one, computed from the model's shapes or
+    /// the inputs, fails the run with `.outOfMemory` before memory is asked for.
+    public var maxTensorElements = EngineOptions.defaultMaxTensorElements
+    /// 2^31 elements: 8 GiB of float32, far above what a CLIP tower needs at any sane batch.
+    public static let defaultMaxTensorElements = 1 << 31
 
     public init() {}
 }
@@ -29,23 +34,40 @@ public struct Feed: Sendable {
 public final class Engine: @unchecked Sendable {
     public let model: ModelFile
     public let threads: Int
+    /// The graph inputs as this engine takes them: as the file declares them, or with a shorter
+    /// sequence axis for an engine made by `shortened(to:)`.
+    public let inputs: [ValueInfo]
     let graph: GraphIR
+    /// The nodes after folding, before fusion: what a shortened copy starts from.
+    private let folded: [Node]
+    private let options: EngineOptions
+    private let trustInferredShapes: Bool
     /// The nodes as run: fused where options allow.
     private let program: Program
     /// The nodes as the file has them, for runs that ask for a value a fusion absorbed.
     private let plain: Program?
     private let pools = Mutex<[BufferPool]>([])
 
-    public init(model: ModelFile, options: EngineOptions = EngineOptions()) throws(GoalError) {
+    public convenience init(model: ModelFile, options: EngineOptions = EngineOptions()) throws(GoalError) {
         BLAS.configure()
-        self.model = model
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        threads = options.threads > 0 ? options.threads : cores
         let graph = try GraphIR(model: model)
         try Operators.checkSupported(graph)
         // libonnx's inferred shapes are sound only for opsets it knows; declared ones always are.
         let opset = model.opsets.first { $0.domain == "ai.onnx" }?.version ?? 0
-        try ConstantFolding.run(graph, trustInferredShapes: opset <= ModelFile.libonnxLimits.opset)
+        let trust = opset <= ModelFile.libonnxLimits.opset
+        try ConstantFolding.run(graph, trustInferredShapes: trust, maxElements: options.maxTensorElements)
+        try self.init(model: model, folded: graph, inputs: model.inputs, options: options, trustInferredShapes: trust)
+    }
+
+    private init(model: ModelFile, folded graph: GraphIR, inputs: [ValueInfo], options: EngineOptions,
+                 trustInferredShapes: Bool) throws(GoalError) {
+        self.model = model
+        self.inputs = inputs
+        self.options = options
+        self.trustInferredShapes = trustInferredShapes
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        threads = options.threads > 0 ? options.threads : cores
+        folded = graph.nodes
         let unfused = try Program(graph.nodes, graphInputs: graph.inputs)
         if options.fuse {
             Fusion.run(graph)
@@ -57,6 +79,39 @@ public final class Engine: @unchecked Sendable {
         }
         self.graph = graph
     }
+
+    /// The same graph run on the first `length` positions of a sequence axis that every input
+    /// listed in `sequenceInputs` fixes at the same size (axis 1). Only a causal sequence model
+    /// (a CLIP text tower) computes the same values that way, and only if that size means nothing
+    /// else in the graph: see `SequenceShortening`. Callers compare the result with this engine
+    /// before trusting it. Weights are shared, not copied.
+    public func shortened(sequenceInputs: [String], to length: Int) throws(GoalError) -> Engine {
+        var full: Int64?
+        var declared = inputs
+        for (i, input) in inputs.enumerated() where sequenceInputs.contains(input.name) {
+            guard let shape = input.shape, shape.count >= 2, case .fixed(let n) = shape[1], full == nil || full == n else {
+                throw GoalError(.invalidArgument, "input '\(input.name)' has no fixed sequence axis shared with the other inputs")
+            }
+            full = n
+            var dims = shape
+            dims[1] = .fixed(Int64(length))
+            declared[i] = ValueInfo(name: input.name, elementType: input.elementType, shape: dims)
+        }
+        guard let full else { throw GoalError(.invalidArgument, "no input to shorten among \(sequenceInputs)") }
+        guard length >= 1, length < full else {
+            throw GoalError(.invalidArgument, "a shortened sequence needs 1 to \(full - 1) positions, not \(length)")
+        }
+        let copy = GraphIR(nodes: folded, constants: graph.constants, constantTypes: graph.constantTypes,
+                           inputs: graph.inputs, outputs: graph.outputs, valueTypes: graph.valueTypes)
+        copy.valueShapes = graph.valueShapes
+        try SequenceShortening.run(copy, full: Int(full), length: length)
+        try ConstantFolding.run(copy, trustInferredShapes: trustInferredShapes, maxElements: options.maxTensorElements)
+        return try Engine(model: model, folded: copy, inputs: declared, options: options,
+                          trustInferredShapes: trustInferredShapes)
+    }
+
+    /// The most elements one tensor of a run may have (see `EngineOptions.maxTensorElements`).
+    public var maxTensorElements: Int { options.maxTensorElements }
 
     /// The ONNX type a value is reported as: as declared or inferred, else its storage's.
     public func elementType(of name: String, storage: DType) -> ElementType {
@@ -87,7 +142,7 @@ public final class Engine: @unchecked Sendable {
         try validate(feeds, required: chosen.plan(for: names, graph.constants).inputs)
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
         defer { pools.withLock { $0.append(pool) } }
-        return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool))
+        return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool, maxElements: options.maxTensorElements))
     }
 
     /// The graph inputs that computing `outputs` reads, in declaration order.
@@ -112,13 +167,13 @@ public final class Engine: @unchecked Sendable {
     /// Every given input declared, with the declared type, rank and fixed sizes; every required
     /// input given; symbolic sizes agree wherever the same symbol appears.
     private func validate(_ feeds: [String: Feed], required: Set<String>) throws(GoalError) {
-        let declared = Dictionary(model.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let declared = Dictionary(inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in feeds.keys where declared[name] == nil {
-            let known = model.inputs.map { "'\($0.name)'" }.joined(separator: ", ")
+            let known = inputs.map { "'\($0.name)'" }.joined(separator: ", ")
             throw GoalError(.invalidArgument, "'\(name)' is not an input of this graph (its inputs: \(known))")
         }
         var symbols: [String: (Int, String)] = [:]
-        for input in model.inputs {
+        for input in inputs {
             guard let feed = feeds[input.name] else {
                 if required.contains(input.name) {
                     throw GoalError(.invalidArgument, "input '\(input.name)' is missing")
@@ -252,6 +307,7 @@ public final class NodeChain: @unchecked Sendable {
     private let program: Program
     private let constants: [String: Tensor]
     private let threads: Int
+    private let maxElements: Int
 
     public init(_ nodes: [Node], dataSlots: [Int], engine: Engine) throws(GoalError) {
         guard nodes.count == dataSlots.count, !nodes.isEmpty else {
@@ -271,11 +327,12 @@ public final class NodeChain: @unchecked Sendable {
         program = try Program(rewired, graphInputs: ["chain:0"])
         constants = engine.graph.constants
         threads = engine.threads
+        maxElements = engine.maxTensorElements
     }
 
     public func run(_ input: Tensor) throws(GoalError) -> Tensor {
         let last = "chain:\(program.nodes.count)"
-        let context = ExecutionContext(threads: threads, pool: BufferPool())
+        let context = ExecutionContext(threads: threads, pool: BufferPool(), maxElements: maxElements)
         return try program.run(["chain:0": Feed(tensor: input, type: input.dtype.elementType)], [last], constants, context)[0]
     }
 }
@@ -286,10 +343,9 @@ public final class NodeChain: @unchecked Sendable {
 enum Profile {
     static let enabled: Bool = getenv("GOAL_PROFILE").map { String(cString: $0) == "1" } ?? false
     private static let totals = Mutex<[String: (count: Int, seconds: Double)]>([:])
-    private static let registered: Bool = {
-        atexit { Profile.dump() }
-        return true
-    }()
+    /// Set when the exit handler is installed. (A lazily initialised global would not do: the
+    /// optimiser may drop a read of one whose value is unused, and its side effect with it.)
+    private static let registered = Mutex(false)
 
     static func now() -> Double {
         var t = timespec()
@@ -298,7 +354,10 @@ enum Profile {
     }
 
     static func record(_ node: Node, seconds: Double) {
-        _ = registered
+        registered.withLock { done in
+            if !done { atexit { Profile.dump() } }
+            done = true
+        }
         let key = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
         totals.withLock { $0[key, default: (0, 0)].count += 1; $0[key, default: (0, 0)].seconds += seconds }
     }

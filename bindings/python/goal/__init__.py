@@ -22,6 +22,7 @@ from ._errors import (
     TruncatedModelError,
     UnsupportedError,
 )
+from ._default import default_model_path
 from .graph import Graph, ValueInfo, supported_opsets
 from .index import Index
 from .matching import LISMResult, Match, Region, Sentence
@@ -49,6 +50,7 @@ __all__ = [
     "ValueInfo",
     "supported_opsets",
     "library_version",
+    "default_model_path",
     "GoalError",
     "InvalidArgumentError",
     "OutOfMemoryError",

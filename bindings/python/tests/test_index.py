@@ -431,6 +431,10 @@ def test_null_pointers_through_the_c_layer():
             _capi.goal_index_save(out, b"\xff.goalindex")
     finally:
         _capi.goal_index_free(out)
+    # Freed now: reported, not used; freeing again is ignored.
+    with pytest.raises(goal.InvalidArgumentError, match="index is not a live index handle"):
+        _capi.goal_index_count(out, ctypes.byref(size))
+    _capi.goal_index_free(out)
 
 
 # ---- threads -----------------------------------------------------------------------------------
