@@ -34,6 +34,7 @@ func status(of kind: GoalError.Kind) -> goal_status {
     case .unsupported: code = GOAL_ERR_UNSUPPORTED
     case .internal: code = GOAL_ERR_INTERNAL
     case .bufferTooSmall: code = GOAL_ERR_BUFFER_TOO_SMALL
+    case .corrupt: code = GOAL_ERR_CORRUPT
     }
     return goal_status(code)
 }

@@ -18,6 +18,8 @@ cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_threads.c -L"$LIB" -lg
    -Wl,-rpath,"$LIB" -o "$OUT/test_threads"
 cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_limits.c -L"$LIB" -lgoal -Wl,-rpath,"$LIB" \
    -o "$OUT/test_limits"
+cc -std=c99 "${WARN[@]}" -Iinclude -ITests/c Tests/c/test_index.c -L"$LIB" -lgoal -lm -lpthread -Wl,-rpath,"$LIB" \
+   -o "$OUT/test_index"
 cc -std=c99 "${WARN[@]}" -Iinclude examples/c/graph_info.c -L"$LIB" -lgoal -Wl,-rpath,"$LIB" -o "$OUT/graph_info"
 # The encode example is built the way its users build it: with the pkg-config file setup.sh writes.
 [ -f "$LIB/goal.pc" ] || { echo "no $LIB/goal.pc: run tools/setup.sh, which writes it after the build"; exit 1; }
@@ -29,6 +31,7 @@ cc -std=c99 "${WARN[@]}" examples/c/encode.c $GOAL_FLAGS -lm -o "$OUT/encode"
 "$OUT/test_match" fixtures
 "$OUT/test_threads" fixtures
 "$OUT/test_limits" fixtures
+"$OUT/test_index" fixtures
 "$OUT/header_cxx"
 "$OUT/graph_info" fixtures/models/hf_text_ts/model.onnx > /dev/null
 "$OUT/encode" fixtures/folders/hf_ts --image fixtures/images/astronaut_wide.jpg > /dev/null

@@ -7,6 +7,7 @@ to use a particular libgoal.so.
 from . import _capi
 from ._errors import (
     BufferTooSmallError,
+    CorruptFileError,
     ExternalDataError,
     GoalError,
     IndexOutOfRangeError,
@@ -23,6 +24,7 @@ from ._errors import (
 )
 from ._default import default_model_path
 from .graph import Graph, ValueInfo, supported_opsets
+from .index import Index
 from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
 
@@ -35,6 +37,7 @@ def library_version() -> str:
 
 
 __all__ = [
+    "Index",
     "Model",
     "ModelInfo",
     "TextTokens",
@@ -62,4 +65,5 @@ __all__ = [
     "UnsupportedError",
     "InternalError",
     "BufferTooSmallError",
+    "CorruptFileError",
 ]
