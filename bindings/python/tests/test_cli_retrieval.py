@@ -349,3 +349,16 @@ def test_index_build_and_search_failures(tmp_path):
                                                     root / "img01.png", "--rerank", "late"), status=2)
     os.unlink(tmp_path / "i.goalindex.json")
     assert "i.goalindex.json: missing" in failed(run("search", MODEL, tmp_path / "i.goalindex", "a cat"))
+
+
+def test_the_search_collection_example_runs(tmp_path):
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "bindings" / "python"),
+                                                              environment.get("PYTHONPATH")]))
+    command = [sys.executable, str(REPO / "examples" / "python" / "search_collection.py"), MODEL,
+               "--world", "8", "--negatives", "2", "-k", "3", "--candidates", "4", "--rerank", "lism"]
+    result = subprocess.run(command, capture_output=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "10 images indexed (16 dims)" in out and "re-ranked (lism, first 4 candidates" in out
+    assert "the caption's image: rank " in out
