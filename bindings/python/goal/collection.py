@@ -35,9 +35,9 @@ sidecar INDEX.json ({"format": "goal-index-paths", "root", "model", "dim", "coun
 
 `goal search` encodes the caption (or, with --image, an image: image -> image search), searches
 INDEX and prints rank, score and path (root joined with the relative path) of the k best. With
---rerank, the first C results (C = --candidates, at least k) are re-ranked by
-(1 - W) x global cosine + W x local score (goal.rerank; text queries only) and the columns are
-final, global and local score.
+--rerank, the first C results (C = --candidates) are re-ranked by (1 - W) x global cosine +
+W x local score (goal.rerank; text queries only) and the columns are final, global and local
+score; with k above C, the results after the first C keep the index's order (local shown as -).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def command_parsers(model_options: argparse.ArgumentParser) -> dict[str, argpars
     search.add_argument("-k", type=_count(1), default=10, metavar="K", help="how many results (default 10)")
     search.add_argument("--rerank", choices=METHODS, help="re-rank the first candidates with a local score")
     search.add_argument("--candidates", type=_count(1), default=20, metavar="C",
-                        help="how many of the first results to re-rank (default 20, at least k)")
+                        help="how many of the first results to re-rank (default 20)")
     search.add_argument("--weight", type=_weight, default=0.5, metavar="W",
                         help="the local score's share of the final score, 0 to 1 (default 0.5)")
     search.add_argument("--json", action="store_true", help="print the results as one JSON object")
@@ -168,7 +168,8 @@ def shard_name(index: int, suffix: str) -> str:
 
 def read_json(path: str):
     with open(path, "rb") as f:
-        return json.loads(f.read().decode("utf-8"))
+        # surrogateescape: file names that are not UTF-8 were written that way (write_json)
+        return json.loads(f.read().decode("utf-8", "surrogateescape"))
 
 
 def write_json(path: str, value) -> None:

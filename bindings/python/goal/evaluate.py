@@ -157,14 +157,22 @@ class Cache:
             return None  # damaged: made again
 
     def save(self, name: str, array: np.ndarray) -> None:
+        """Keeps the array for the next run; a cache that cannot be written is reported once and
+        the run goes on without it."""
         if self.folder is None:
             return
-        os.makedirs(self.folder, exist_ok=True)
-        key_file = os.path.join(self.folder, "key.json")
-        if not os.path.exists(key_file):
-            text = json.dumps({"version": CACHE_VERSION, **self.key}, indent=1)
-            write_atomically(key_file, lambda f: f.write(text.encode()))
-        write_atomically(os.path.join(self.folder, name + ".npy"), lambda f: np.save(f, np.ascontiguousarray(array)))
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            key_file = os.path.join(self.folder, "key.json")
+            if not os.path.exists(key_file):
+                text = json.dumps({"version": CACHE_VERSION, **self.key}, indent=1)
+                write_atomically(key_file, lambda f: f.write(text.encode("utf-8", "surrogateescape")))
+            write_atomically(os.path.join(self.folder, name + ".npy"),
+                             lambda f: np.save(f, np.ascontiguousarray(array)))
+        except OSError as error:
+            print(f"goal: warning: the cache {self.folder} cannot be written ({error.strerror or error}); "
+                  "going on without it", file=sys.stderr)
+            self.folder = None
 
 
 def cache_key(model, dataset: Dataset, args) -> dict:

@@ -362,3 +362,12 @@ def test_the_search_collection_example_runs(tmp_path):
     out = result.stdout.decode()
     assert "10 images indexed (16 dims)" in out and "re-ranked (lism, first 4 candidates" in out
     assert "the caption's image: rank " in out
+
+
+def test_eval_goes_on_when_the_cache_cannot_be_written(tmp_path):
+    path, _ = world_dataset(tmp_path / "world", n=3)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would go")
+    result = succeeded(run("eval", MODEL, path, "--cache", blocked, "--json", tmp_path / "r.json"))
+    assert "goal: warning: the cache" in result.stderr.decode() and "going on without it" in result.stderr.decode()
+    assert json.loads((tmp_path / "r.json").read_text())["cache"]["folder"] is None
