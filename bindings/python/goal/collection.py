@@ -20,9 +20,9 @@ files and folders, and OUT if it lies inside DIR, left out), sorted by their pat
                        not be read}
     shard-00000.npy    (len(encoded), dim) float32, one L2-normalised row per encoded image
 
-Every file is written to a temporary file, flushed to disk and renamed, the .json before the
-.npy; a shard is done when its .npy is there and its .json names the shard's files. A rerun with
-the same MODEL, DIR and OUT (after a crash, a kill, a full disk) skips the done shards and does
+Every file is written to a temporary file, flushed to disk (fsync) and renamed, the .json before
+the .npy, and the folder is fsynced after each shard; a shard is done when its .npy is there and
+its .json names the shard's files. A rerun with the same MODEL, DIR and OUT (after a crash, a kill, a full disk) skips the done shards and does
 the rest: no finished shard is redone, none is lost. A rerun whose folder has changed (files
 added, removed, or of another size or time) or whose model differs stops with a message saying
 what changed, and leaves OUT alone. An image the library cannot read is recorded in its shard's
@@ -265,6 +265,15 @@ def encode_images(model, paths: Sequence[str], batch_size: int = 16) -> tuple[np
     return rows, errors
 
 
+def fsync_folder(folder: str) -> None:
+    """Makes the renames in `folder` durable (a rename is an entry of the folder, not of the file)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def write_shard(folder: str, index: int, files: Sequence[str], rows: np.ndarray,
                 errors: Sequence[Optional[str]]) -> dict:
     """Writes shard `index` of OUT: its .json (files, encoded, errors), then its .npy (the rows of
@@ -276,6 +285,7 @@ def write_shard(folder: str, index: int, files: Sequence[str], rows: np.ndarray,
     write_json(os.path.join(folder, shard_name(index, "json")), meta)
     array = np.ascontiguousarray(rows[keep], dtype=np.float32)
     write_atomically(os.path.join(folder, shard_name(index, "npy")), lambda f: np.save(f, array))
+    fsync_folder(folder)
     return meta
 
 
@@ -311,6 +321,7 @@ def prepare_output(args, root: str, entries: list, model) -> tuple[dict, bool]:
             raise InputError(f"{out}: not empty and has no {MANIFEST}; give a new or empty folder")
         manifest = new_manifest(args.model, model, root, entries, args.shard_size or DEFAULT_SHARD_SIZE)
         write_json(os.path.join(out, MANIFEST), manifest)
+        fsync_folder(out)
         return manifest, False
     manifest = read_manifest(out)
     fingerprint = model_fingerprint(model)

@@ -234,6 +234,23 @@ def _features(compute, items: list, what: str, args, label: str) -> list[np.ndar
     return out
 
 
+def _stacked_features(compute, items: list, args, label: str) -> np.ndarray:
+    """(n, r, dim) float32 of features that have one shape for every item (an image's patches or
+    regions), written straight into one array."""
+    out: Optional[np.ndarray] = None
+    with Progress(len(items), label, enabled=_shown(args, len(items))) as bar:
+        for i, item in enumerate(items):
+            try:
+                value = compute(item)
+            except GoalError as error:
+                raise type(error)(f"image {i}: {error.message}", error.status) from None
+            if out is None:
+                out = np.empty((len(items),) + value.shape, dtype=np.float32)
+            out[i] = value
+            bar.update()
+    return out
+
+
 def local_features(model, method: LocalMethod, dataset: Dataset, cache: Cache, args, timings: dict):
     """(text features as one array + offsets, image features (n, r, dim)), cached like the rest."""
     start = time.perf_counter()
@@ -255,9 +272,8 @@ def local_features(model, method: LocalMethod, dataset: Dataset, cache: Cache, a
             and images.shape[2] == model.info.dim:
         cache.used[f"{name}-images"] = "cached"
     else:
-        parts = _features(lambda p: method.image_features(model, p), dataset.images, "image", args,
-                          f"{name} images")
-        images = np.stack(parts).astype(np.float32)
+        images = _stacked_features(lambda p: method.image_features(model, p), dataset.images, args,
+                                   f"{name} images")
         cache.save(f"{name}-images", images)
         cache.used[f"{name}-images"] = "computed"
     timings[f"{name}_features_seconds"] = time.perf_counter() - start
@@ -371,6 +387,7 @@ def describe(report: dict) -> str:
 
 
 def run_eval(args) -> int:
+    args.k = sorted(set(args.k))
     if args.json:
         check_output(args.json)
     if args.images_root is not None and not os.path.isdir(args.images_root):

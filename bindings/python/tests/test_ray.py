@@ -17,6 +17,9 @@ from conftest import FIXTURES, REPO
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'ray[data]'; see tools/requirements-test.txt)")
 
+# Ray Data's own configuration warns about its deprecated settings when it is read.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 MODEL = str(FIXTURES / "folders" / "hf_248_dynamo")
 EXAMPLE = REPO / "examples" / "python" / "ray_encode.py"
 
