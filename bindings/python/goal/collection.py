@@ -22,11 +22,11 @@ files and folders, and OUT if it lies inside DIR, left out), sorted by their pat
 
 Every file is written to a temporary file, flushed to disk (fsync) and renamed, the .json before
 the .npy, and the folder is fsynced after each shard; a shard is done when its .npy is there and
-its .json names the shard's files. A rerun with the same MODEL, DIR and OUT (after a crash, a kill, a full disk) skips the done shards and does
-the rest: no finished shard is redone, none is lost. A rerun whose folder has changed (files
-added, removed, or of another size or time) or whose model differs stops with a message saying
-what changed, and leaves OUT alone. An image the library cannot read is recorded in its shard's
-errors and left out of the rows; the run goes on.
+its .json names the shard's files. A rerun with the same MODEL, DIR and OUT (after a crash, a kill,
+a full disk) skips the done shards and does the rest: no finished shard is redone, none is lost. A
+rerun whose folder has changed (files added, removed, or of another size or time) or whose model
+differs stops with a message saying what changed, and leaves OUT alone. An image the library cannot
+read is recorded in its shard's errors and left out of the rows; the run goes on.
 
 `goal index build OUT -o INDEX` adds every shard's rows to a goal.Index with ids 0, 1, 2, ... in
 shard order (the row numbers of the shards put end to end) and writes INDEX and the id -> path
