@@ -27,6 +27,7 @@ from .graph import Graph, ValueInfo, supported_opsets
 from .index import Index
 from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
+from .retrieval import Reranked, rerank
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,8 @@ def library_version() -> str:
 __all__ = [
     "Index",
     "Model",
+    "rerank",
+    "Reranked",
     "ModelInfo",
     "TextTokens",
     "ImageTokens",
