@@ -27,6 +27,10 @@
  *   - Strings are UTF-8 and NUL-terminated. A `const char *` handed out by the library is owned by
  *     the object it came from and stays valid until that object is freed.
  *   - Every object has a _free function, which accepts NULL.
+ *   - Handles are checked: passing a handle that was already freed, or one of another kind (a
+ *     goal_image where a goal_model belongs), fails with GOAL_ERR_INVALID_ARGUMENT instead of
+ *     touching freed memory -- unless the address has meanwhile been reused for a new object of
+ *     the same kind, which no library can tell. _free ignores such handles (and NULL).
  *   - Nothing the library does on bad input ends the process: bad input is a status.
  *
  * Thread safety is stated per object below. goal_last_error() is per thread.
@@ -78,13 +82,16 @@ enum {
     GOAL_ERR_NOT_FOUND = 4,         /* the file does not exist */
     GOAL_ERR_IO = 5,                /* it exists but cannot be read (permissions, a folder, ...) */
     GOAL_ERR_NOT_ONNX = 6,          /* not an ONNX model, or a damaged one */
-    GOAL_ERR_TRUNCATED = 7,         /* a file that stops before its end: an ONNX model, an image */
+    GOAL_ERR_TRUNCATED = 7,         /* a file that stops before its end: an ONNX model, an image, an index */
     GOAL_ERR_INVALID_MODEL = 8,     /* parsed, but inconsistent (libonnx's checker text included) */
     GOAL_ERR_EXTERNAL_DATA = 9,     /* an external-data file is missing, unreadable or too short */
     GOAL_ERR_PATH_ESCAPE = 10,      /* an external-data location points outside the model's folder */
-    GOAL_ERR_UNSUPPORTED = 11,      /* valid ONNX this library does not handle (opset, element type) */
+    GOAL_ERR_UNSUPPORTED = 11,      /* valid input this library does not handle (an opset, an element
+                                     * type, an index file of a newer format version) */
     GOAL_ERR_INTERNAL = 12,         /* a bug in libgoal; please report it with the message */
-    GOAL_ERR_BUFFER_TOO_SMALL = 13  /* a caller's buffer is too small; the size needed is reported */
+    GOAL_ERR_BUFFER_TOO_SMALL = 13, /* a caller's buffer is too small; the size needed is reported */
+    GOAL_ERR_CORRUPT = 14           /* a damaged file, or not the kind it should be: an index file with a
+                                     * wrong magic, a checksum mismatch or inconsistent sizes */
 };
 
 /* A short, static, English description of a status ("file not found"). Unknown values give
@@ -155,6 +162,19 @@ enum {
     GOAL_OPTION_LONG_TEXT = 7,
     /* Models: texts or images per run of a tower, 1–4096 (default 16). */
     GOAL_OPTION_BATCH_SIZE = 8,
+    /* Limits, each at least 1. What is above one fails with a status naming it, before memory
+     * for it is asked for; none of them changes results below it. */
+    /* The most elements one tensor may have, whether the model's shapes or the inputs make it
+     * (default 2^31, 8 GiB of float32): above it, GOAL_ERR_OUT_OF_MEMORY at open (for constants
+     * the graph computes) or at the run. */
+    GOAL_OPTION_MAX_TENSOR_ELEMENTS = 9,
+    /* Models: the most pixels (width x height) an image may have, checked from its header
+     * before decoding (default 178956970, the size Pillow refuses as a decompression bomb):
+     * above it, GOAL_ERR_INVALID_ARGUMENT naming the image. */
+    GOAL_OPTION_MAX_IMAGE_PIXELS = 10,
+    /* Models: the most UTF-8 bytes a text may have (default 1 MiB): above it,
+     * GOAL_ERR_INVALID_ARGUMENT before it is tokenized. */
+    GOAL_OPTION_MAX_TEXT_BYTES = 11,
 
     /* String options (goal_options_set_string), for models. Each names one file explicitly; it
      * overrides what goal_model_open would find in the folder, and with a NULL path to
@@ -513,7 +533,9 @@ enum {
     GOAL_LISM_GRID = 7,                 /* set_int adds an n x n grid of regions (n 1–16) */
     GOAL_LISM_MIN_SCORE = 8,            /* set_double: drop matches below it (NAN: none, default) */
     GOAL_LISM_MASK_AREA_MIN = 9,        /* set_double: masks covering less of the image are left out (0.01) */
-    GOAL_LISM_MASK_AREA_MAX = 10        /* set_double: ... or more (0.80) */
+    GOAL_LISM_MASK_AREA_MAX = 10,       /* set_double: ... or more (0.80) */
+    GOAL_LISM_MAX_REGIONS = 11,         /* set_int: runs with more regions fail before encoding (1024) */
+    GOAL_LISM_MAX_SENTENCES = 12        /* set_int: captions with more sentences fail likewise (512) */
 };
 enum {
     /* Encode each sentence as a text of its own. */
@@ -605,6 +627,91 @@ GOAL_API goal_status goal_model_heatmap(const goal_model *model, const goal_imag
 GOAL_API goal_status goal_model_heatmap_png(const goal_model *model, const goal_image *image, const char *text,
                                             size_t length, double opacity, const char *path, float *out_map,
                                             size_t capacity);
+
+/* ==== Embedding index ========================================================================= */
+
+/* An exact index of embeddings: float32 vectors of one dimension, each with an int64 id, searched
+ * by cosine similarity. Vectors are L2-normalised when added and queries when searched, so a
+ * score is the cosine of the two, from -1 to 1. Search is exhaustive: BLAS scores every stored
+ * vector to find each query's candidates (all vectors within float rounding of its k-th best),
+ * which are then scored again in double precision and rounded to float. Results are ordered by
+ * score, highest first, and equal scores by id, lowest first; they depend only on the query and
+ * the stored vectors, not on the number of threads, the other queries of the call or the order
+ * vectors were added in (equal vectors always score equally).
+ *
+ * Ids are 0 to INT64_MAX - 1, unique within an index. goal_index_add without ids gives the next
+ * ids after the largest the index has ever held (removed ids are not given out again).
+ *
+ * Thread safety: goal_index_search, goal_index_save, goal_index_count and goal_index_dim may be
+ * called on one index from any number of threads at once; goal_index_add and goal_index_remove
+ * take the index alone (they wait for the calls in progress, and calls made meanwhile wait for
+ * them). goal_index_free must not race with any of them.
+ *
+ * Files (the format is docs/INDEX_FORMAT.md: versioned, sizes checked, CRC-32 of every byte):
+ * goal_index_save writes a temporary file in the same folder, flushes it to disk and renames it
+ * over the path, so a crash leaves the old file or the new one, never part of one.
+ * goal_index_load maps the file into memory and searches the vectors in place, without copying
+ * them (the first add or remove copies them). A file must not be changed in place while an index
+ * loaded from it is alive; replacing it by rename, as goal_index_save does, is safe. */
+typedef struct goal_index goal_index;
+
+/* The largest dimension an index may have. */
+#define GOAL_INDEX_MAX_DIM 1048576
+
+/* A new, empty index of `dim`-dimensional vectors, 1 to GOAL_INDEX_MAX_DIM. On success the
+ * caller owns *out_index and frees it with goal_index_free. */
+GOAL_API goal_status goal_index_new(size_t dim, goal_index **out_index);
+/* Frees an index; NULL is accepted. */
+GOAL_API void goal_index_free(goal_index *index);
+
+/* Adds `count` vectors of `dim` floats, row by row (`dim` must be the index's), with the `count`
+ * ids in `ids`, or with `ids` NULL the next free ids in order. *out_first_id (the pointer may be
+ * NULL) is the first vector's id: with `ids` NULL the vectors get *out_first_id,
+ * *out_first_id + 1, ...; with `count` 0 it is the next free id (and `vectors` may be NULL).
+ * Everything is added or nothing: a NaN or infinite value, a vector of zeros, an id below 0 or
+ * equal to INT64_MAX, an id given twice or already in the index, or more vectors than ids left
+ * is GOAL_ERR_INVALID_ARGUMENT naming the vector or the id. */
+GOAL_API goal_status goal_index_add(goal_index *index, const float *vectors, size_t count, size_t dim,
+                                    const int64_t *ids, int64_t *out_first_id);
+
+/* Removes the vectors with the `count` ids in `ids` (an id listed twice is removed once). If any
+ * id is not in the index nothing is removed, and the status is GOAL_ERR_INVALID_ARGUMENT with a
+ * message listing the unknown ids. With `count` 0, `ids` may be NULL. */
+GOAL_API goal_status goal_index_remove(goal_index *index, const int64_t *ids, size_t count);
+
+/* The number of vectors the index holds. */
+GOAL_API goal_status goal_index_count(const goal_index *index, size_t *out_count);
+/* The index's dimension. */
+GOAL_API goal_status goal_index_dim(const goal_index *index, size_t *out_dim);
+
+/* The `k` stored vectors most similar to each of `count` queries of `dim` floats, row by row
+ * (`dim` must be the index's). Query q's results fill places q * k to q * k + k - 1 of
+ * `out_scores` (cosines) and `out_ids`, best first. *out_found (the pointer may be NULL) is the
+ * number of results each query got, min(k, goal_index_count): when the index holds fewer than k
+ * vectors, every query gets all of them, and its remaining places are padded with id -1 and
+ * score -INFINITY. `capacity` counts the entries of each output buffer; fewer than count * k is
+ * GOAL_ERR_BUFFER_TOO_SMALL (nothing is written); a capacity above INT64_MAX means the caller
+ * vouches for the size. Either output may be NULL when it is not wanted. A NaN or infinite
+ * value or a query of zeros is GOAL_ERR_INVALID_ARGUMENT naming the query. With `count` 0 or `k`
+ * 0 nothing is written, and `queries` and the outputs may be NULL. */
+GOAL_API goal_status goal_index_search(const goal_index *index, const float *queries, size_t count, size_t dim,
+                                       size_t k, float *out_scores, int64_t *out_ids, size_t capacity,
+                                       size_t *out_found);
+
+/* Writes the index to `path` (UTF-8), replacing any file there, atomically as described above.
+ * A path that cannot be written (a missing folder, no permission, a folder of that name) is
+ * GOAL_ERR_IO naming it. Runs alongside searches; waits for adds and removes. */
+GOAL_API goal_status goal_index_save(const goal_index *index, const char *path);
+
+/* Opens an index file written by goal_index_save, memory-mapped. The file is checked before it
+ * is used: magic, format version and flags, sizes and offsets against the file's length, the
+ * CRC-32 of its bytes, then ids (unique, in range) and rows (finite, unit length). A missing
+ * file is GOAL_ERR_NOT_FOUND, one that cannot be read (a folder, no permission) GOAL_ERR_IO, one
+ * cut short GOAL_ERR_TRUNCATED, a newer format version or unknown flags GOAL_ERR_UNSUPPORTED,
+ * and anything else wrong (not an index file, a checksum mismatch, inconsistent sizes, bad ids
+ * or rows) GOAL_ERR_CORRUPT; the message says what was wrong. On success the caller owns
+ * *out_index. */
+GOAL_API goal_status goal_index_load(const char *path, goal_index **out_index);
 
 /* ==== Diagnostics ============================================================================= */
 

@@ -584,6 +584,11 @@ broken one with the error named here, and must never read a file outside the mod
 - `escape/model.onnx`: w's external data location is `../outside.bin` -> GOAL_ERR_PATH_ESCAPE (refused before any file is opened).
 - `short_data/model.onnx`: w needs 64 bytes from `weights.bin`, which holds only 10 -> GOAL_ERR_EXTERNAL_DATA.
 - `absolute/model.onnx`: w's external data location is `/etc/passwd` -> GOAL_ERR_PATH_ESCAPE.
+- `dangling.onnx`: `small_valid.onnx` with its Add reading a value named `nowhere` -> GOAL_ERR_INVALID_MODEL.
+- `huge_constant.onnx`: y = x + sum(ConstantOfShape([10^6, 10^6])), a 10^12-element tensor the
+  graph declares from constants -> GOAL_ERR_OUT_OF_MEMORY at open, before anything is allocated.
+- `deep.onnx`: If nodes nested 120 deep, beyond protobuf's default nesting limit of 100 -> refused
+  with GOAL_ERR_NOT_ONNX naming the nesting (the parser stops) instead of recursing without bound.
 """
 
 
@@ -618,7 +623,66 @@ def make_bad_fixtures():
         write_bytes(BAD_DIR / folder / "model.onnx",
                     small_model(external_weight(location), 16).SerializeToString())
     write_bytes(BAD_DIR / "short_data" / "weights.bin", bytes(range(10)))
+
+    dangling = small_model(numpy_helper.from_array(weights, "w"), 1000)
+    dangling.graph.node[0].input[1] = "nowhere"
+    write_bytes(BAD_DIR / "dangling.onnx", dangling.SerializeToString())
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1_000_000, 1_000_000])
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"]),
+             helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+             helper.make_node("Add", ["x", "total"], ["y"])]
+    graph = helper.make_graph(nodes, "huge_constant", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])], [shape])
+    huge = helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
+    write_bytes(BAD_DIR / "huge_constant.onnx", huge.SerializeToString())
+
+    write_bytes(BAD_DIR / "deep.onnx", nested_ifs(120))
     (BAD_DIR / "README.md").write_text(BAD_README)
+
+
+def nested_ifs(depth):
+    """y = x, through `depth` If nodes each holding the next in its then-branch. Written as raw
+    protobuf fields: the onnx package itself refuses to build messages this deep."""
+    def varint(v):
+        out = bytearray()
+        while True:
+            out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+            v >>= 7
+            if not v:
+                return bytes(out)
+
+    def field(number, payload):
+        payload = payload.encode() if isinstance(payload, str) else payload
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    def value(name):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1]).SerializeToString()
+
+    def graph(name, nodes, outputs, inputs=()):
+        # GraphProto: node 1, name 2, input 11, output 12.
+        return (b"".join(field(1, n) for n in nodes) + field(2, name)
+                + b"".join(field(11, i) for i in inputs) + b"".join(field(12, value(o)) for o in outputs))
+
+    def leaf(out):
+        return graph("leaf", [helper.make_node("Identity", ["x"], [out]).SerializeToString()], [out])
+
+    def branch(name, body):
+        # AttributeProto: name 1, g 6, type 20 (GRAPH = 5).
+        return field(1, name) + field(6, body) + varint(20 << 3) + varint(5)
+
+    inner = leaf("y0")
+    for level in range(1, depth + 1):
+        out = f"y{level}"
+        # NodeProto: input 1, output 2, op_type 4, attribute 5. Only the then-branch nests.
+        node = (field(1, "cond") + field(2, out) + field(4, "If")
+                + field(5, branch("then_branch", inner)) + field(5, branch("else_branch", leaf(out))))
+        top = level == depth
+        inputs = [value("x"), helper.make_tensor_value_info("cond", TensorProto.BOOL, []).SerializeToString()]
+        inner = graph("deep" if top else f"level{level}", [node], [out], inputs if top else ())
+    opset = helper.make_opsetid("", 17).SerializeToString()
+    # ModelProto: ir_version 1, graph 7, opset_import 8.
+    return varint(1 << 3) + varint(8) + field(7, inner) + field(8, opset)
 
 
 def make_pattern_fixtures():

@@ -59,6 +59,38 @@ const char *field_name(uint64_t field) {
     }
 }
 
+// Protobuf refuses messages nested deeper than this (its default recursion limit).
+constexpr int nesting_limit = 100;
+
+// How deep messages nest inside `bytes`, if they parse as one message (every field well formed,
+// the last ending exactly at the end); -1 if they do not. Length-delimited fields that parse are
+// counted as messages, which a string or a raw tensor payload almost never does. Stops looking
+// once past the limit, so the work stays bounded.
+int nesting_depth(const uint8_t *bytes, uint64_t size, int depth) {
+    Reader r{bytes, size};
+    int deepest = depth;
+    bool ran_out = false;
+    while (r.pos < size) {
+        uint64_t tag = 0, length = 0;
+        if (!r.varint(tag, ran_out) || (tag >> 3) == 0) return -1;
+        switch (tag & 7) {
+        case 0: if (!r.varint(length, ran_out)) return -1; break;
+        case 1: if (size - r.pos < 8) return -1; r.pos += 8; break;
+        case 5: if (size - r.pos < 4) return -1; r.pos += 4; break;
+        case 2:
+            if (!r.varint(length, ran_out) || length > size - r.pos) return -1;
+            if (depth <= nesting_limit) {
+                int inner = nesting_depth(bytes + r.pos, length, depth + 1);
+                if (inner > deepest) deepest = inner;
+            }
+            r.pos += length;
+            break;
+        default: return -1;
+        }
+    }
+    return deepest;
+}
+
 }  // namespace
 
 ox_code classify_unparsable(const uint8_t *bytes, uint64_t size, std::string &reason) {
@@ -122,6 +154,11 @@ ox_code classify_unparsable(const uint8_t *bytes, uint64_t size, std::string &re
     if (!seen_graph) {
         reason = "the file ends after " + std::to_string(size) + " bytes, before the model's graph";
         return OX_TRUNCATED;
+    }
+    if (nesting_depth(bytes, size, 0) > nesting_limit) {
+        reason = "its messages are nested more than " + std::to_string(nesting_limit) +
+                 " deep (protobuf's limit; subgraphs of If or Loop nodes nested too deeply)";
+        return OX_NOT_ONNX;
     }
     reason = "the top-level structure is intact but a nested message is damaged";
     return OX_NOT_ONNX;

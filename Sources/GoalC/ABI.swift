@@ -1,5 +1,6 @@
 import CGoalSupport
 import GoalEngine
+import Synchronization
 
 // The machinery every exported function shares: turning thrown errors into statuses, checking
 // pointers, clearing out-parameters, and passing Swift objects across the ABI as opaque handles.
@@ -33,6 +34,7 @@ func status(of kind: GoalError.Kind) -> goal_status {
     case .unsupported: code = GOAL_ERR_UNSUPPORTED
     case .internal: code = GOAL_ERR_INTERNAL
     case .bufferTooSmall: code = GOAL_ERR_BUFFER_TOO_SMALL
+    case .corrupt: code = GOAL_ERR_CORRUPT
     }
     return goal_status(code)
 }
@@ -56,19 +58,56 @@ func checkedIndex(_ index: Int, count: Int, _ function: StaticString, _ what: St
     return index
 }
 
-/// Swift objects handed to C as opaque pointers: the handle holds one strong reference,
-/// released by the object's _free function.
+/// Swift objects handed to C as opaque pointers. The handle holds one strong reference, released
+/// by the object's _free function, and is registered while it lives: a handle that was freed, or
+/// that is not a handle of the expected kind, is reported instead of being dereferenced (unless
+/// its address has since been reused for a new object of the same kind, which cannot be told).
+private let liveHandles = Mutex<[UInt: ObjectIdentifier]>([:])
+
 func retainedHandle<T: AnyObject>(_ object: T) -> OpaquePointer {
-    OpaquePointer(Unmanaged.passRetained(object).toOpaque())
+    let pointer = Unmanaged.passRetained(object).toOpaque()
+    let key = UInt(bitPattern: pointer), kind = ObjectIdentifier(T.self)
+    liveHandles.withLock { $0[key] = kind }
+    return OpaquePointer(pointer)
 }
 
-func object<T: AnyObject>(_ handle: OpaquePointer, as: T.Type) -> T {
-    Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+/// The object behind a handle argument: an error naming the function and parameter when the
+/// handle is NULL, freed, or of another kind. The returned reference keeps the object alive for
+/// the call even if another thread frees the handle meanwhile.
+func object<T: AnyObject>(_ handle: OpaquePointer?, _ function: StaticString, _ parameter: StaticString,
+                          as: T.Type) throws(GoalError) -> T {
+    let pointer = UnsafeRawPointer(try required(handle, function, parameter))
+    let key = UInt(bitPattern: pointer), kind = ObjectIdentifier(T.self)
+    // Retained under the lock, so a concurrent _free cannot release it in between.
+    let live = liveHandles.withLock { live in
+        guard live[key] == kind else { return false }
+        _ = Unmanaged<T>.fromOpaque(UnsafeRawPointer(bitPattern: key)!).retain()
+        return true
+    }
+    guard live else {
+        throw GoalError(.invalidArgument, "\(function): \(parameter) is not a live \(handleName(T.self)) (freed already, or another kind of handle)")
+    }
+    return Unmanaged<T>.fromOpaque(pointer).takeRetainedValue()
 }
 
+/// Releases a handle's reference. NULL, an already freed handle and a handle of another kind
+/// are ignored: a _free function has no status to report them with, and must not crash.
 func releaseHandle<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) {
     guard let handle else { return }
-    Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).release()
+    let key = UInt(bitPattern: UnsafeRawPointer(handle)), kind = ObjectIdentifier(T.self)
+    let owned = liveHandles.withLock { live in
+        guard live[key] == kind else { return false }
+        live[key] = nil
+        return true
+    }
+    if owned { Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).release() }
+}
+
+/// How messages name a handle type: ModelObject → "model handle".
+private func handleName<T>(_ type: T.Type) -> String {
+    var name = String(describing: type)
+    if name.hasSuffix("Object") { name.removeLast("Object".count) }
+    return name.prefix(1).lowercased() + name.dropFirst() + " handle"
 }
 
 /// NUL-terminated copies of strings that the ABI hands out, owned by the object that holds the

@@ -55,7 +55,7 @@ final class GraphObject {
 }
 
 func graph(_ handle: OpaquePointer?, _ function: StaticString) throws(GoalError) -> GraphObject {
-    object(try required(handle, function, "graph"), as: GraphObject.self)
+    try object(handle, function, "graph", as: GraphObject.self)
 }
 
 @_cdecl("goal_supported_opsets")
@@ -78,7 +78,7 @@ public func goalGraphOpen(_ path: UnsafePointer<CChar>?, _ options: OpaquePointe
         guard let path = String(validatingCString: cPath) else {
             throw GoalError(.invalidArgument, "goal_graph_open: path is not valid UTF-8")
         }
-        let settings = options.map { object($0, as: OptionsObject.self) } ?? OptionsObject()
+        let settings = options == nil ? OptionsObject() : try object(options, "goal_graph_open", "options", as: OptionsObject.self)
         let file = try ModelFile(path: path, options: settings.load)
         out.pointee = retainedHandle(GraphObject(try Engine(model: file, options: settings.engine)))
     }

@@ -18,12 +18,12 @@ public func goalModelHeatmap(_ model: OpaquePointer?, _ image: OpaquePointer?, _
     store(outHeight, 0)
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_heatmap"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let source = try imageSource(image, f)
         let bytes = try heatmapText(text, length, f)
         // Decoding alone tells the size, so asking for it costs no tower run; the decoded pixels
         // are then reused rather than decoded again.
-        let decoded = try source.decode(index: 0, alpha: m.alphaHandling)
+        let decoded = try source.decode(index: 0, rules: m.imageDecoding)
         let needed = decoded.width * decoded.height
         guard decoded.width <= Int(Int32.max), decoded.height <= Int(Int32.max) else {
             throw GoalError(.invalidArgument, "\(f): a \(decoded.width)x\(decoded.height) image does not fit int32_t sizes")
@@ -47,7 +47,7 @@ public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?
                                 _ outMap: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_heatmap_png"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let source = try imageSource(image, f)
         let bytes = try heatmapText(text, length, f)
         // Everything that can be refused without running a tower is refused first.
@@ -58,7 +58,7 @@ public func goalModelHeatmapPNG(_ model: OpaquePointer?, _ image: OpaquePointer?
             throw GoalError(.invalidArgument, "\(f): the path is not valid UTF-8")
         }
         guard !file.isEmpty else { throw GoalError(.invalidArgument, "\(f): the path is empty") }
-        let decoded = try source.decode(index: 0, alpha: m.alphaHandling)
+        let decoded = try source.decode(index: 0, rules: m.imageDecoding)
         let needed = decoded.width * decoded.height
         if outMap != nil, sizeT(capacity) < needed {
             throw GoalError(.bufferTooSmall, "\(f): the \(decoded.width)x\(decoded.height) map needs \(needed) floats; the buffer holds \(capacity)")

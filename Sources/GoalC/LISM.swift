@@ -28,7 +28,7 @@ private func flag(_ value: Int64, _ key: goal_lism_key, _ f: StaticString) throw
 public func goalLISMOptionsSetInt(_ options: OpaquePointer?, _ key: goal_lism_key, _ value: Int64) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_options_set_int"
-        let o = object(try required(options, f, "options"), as: LISMOptionsObject.self)
+        let o = try object(options, f, "options", as: LISMOptionsObject.self)
         switch Int(key) {
         case GOAL_LISM_MODE: o.options.mode = try regionMode(value, f)
         case GOAL_LISM_SPATIAL_DIVISION: o.options.spatialDivision = try flag(value, key, f)
@@ -44,6 +44,9 @@ public func goalLISMOptionsSetInt(_ options: OpaquePointer?, _ key: goal_lism_ke
         case GOAL_LISM_GRID:
             guard (1...16).contains(value) else { throw GoalError(.invalidArgument, "\(f): a grid takes 1 to 16 cells per side, not \(value)") }
             o.options.grids.append(Int(value))
+        case GOAL_LISM_MAX_REGIONS, GOAL_LISM_MAX_SENTENCES:
+            guard value >= 1, value <= Int64(Int32.max) else { throw GoalError(.invalidArgument, "\(f): a limit of \(value) (1 to 2^31-1)") }
+            if Int(key) == GOAL_LISM_MAX_REGIONS { o.options.maxRegions = Int(value) } else { o.options.maxSentences = Int(value) }
         default: throw GoalError(.invalidArgument, "\(f): \(key) is not an integer LISM option")
         }
     }
@@ -53,7 +56,7 @@ public func goalLISMOptionsSetInt(_ options: OpaquePointer?, _ key: goal_lism_ke
 public func goalLISMOptionsSetDouble(_ options: OpaquePointer?, _ key: goal_lism_key, _ value: Double) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_options_set_double"
-        let o = object(try required(options, f, "options"), as: LISMOptionsObject.self)
+        let o = try object(options, f, "options", as: LISMOptionsObject.self)
         switch Int(key) {
         case GOAL_LISM_MIN_SCORE:
             if value.isNaN { o.options.minScore = nil; return }
@@ -75,7 +78,7 @@ public func goalLISMOptionsSetDouble(_ options: OpaquePointer?, _ key: goal_lism
 public func goalLISMOptionsAddBoxes(_ options: OpaquePointer?, _ count: Int, _ values: UnsafePointer<Double>?) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_options_add_boxes"
-        let o = object(try required(options, f, "options"), as: LISMOptionsObject.self)
+        let o = try object(options, f, "options", as: LISMOptionsObject.self)
         o.options.boxes += try boxes(values, count, f)
     }
 }
@@ -85,7 +88,7 @@ public func goalLISMOptionsAddMask(_ options: OpaquePointer?, _ width: Int32, _ 
                                    _ bits: UnsafePointer<UInt8>?) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_options_add_mask"
-        let o = object(try required(options, f, "options"), as: LISMOptionsObject.self)
+        let o = try object(options, f, "options", as: LISMOptionsObject.self)
         let p = try required(bits, f, "bits")
         guard width > 0, height > 0, stride >= Int(width) else {
             throw GoalError(.invalidArgument, "\(f): a \(width)x\(height) mask with a row stride of \(stride)")
@@ -120,9 +123,9 @@ public func goalModelLISM(_ model: OpaquePointer?, _ image: OpaquePointer?, _ ca
     outLISM?.pointee = nil
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_lism"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let out = try required(outLISM, f, "out_lism")
-        let settings = options.map { object($0, as: LISMOptionsObject.self).options } ?? LISMOptions()
+        let settings = options == nil ? LISMOptions() : try object(options, f, "options", as: LISMOptionsObject.self).options
         let result = try m.lism(try imageSource(image, f), caption: try textBytes(caption, length, f, "caption"),
                                 options: settings)
         out.pointee = retainedHandle(LISMObject(result))
@@ -139,7 +142,7 @@ public func goalLISMCounts(_ lism: OpaquePointer?, _ outRegions: UnsafeMutablePo
                            _ outSentences: UnsafeMutablePointer<Int>?, _ outMatches: UnsafeMutablePointer<Int>?) -> goal_status {
     store(outRegions, 0); store(outSentences, 0); store(outMatches, 0)
     return abiCall { () throws(GoalError) in
-        let r = object(try required(lism, "goal_lism_counts", "lism"), as: LISMObject.self).result
+        let r = try object(lism, "goal_lism_counts", "lism", as: LISMObject.self).result
         store(outRegions, r.regions.count)
         store(outSentences, r.sentences.count)
         store(outMatches, r.matches.count)
@@ -153,7 +156,7 @@ public func goalLISMRegion(_ lism: OpaquePointer?, _ index: Int, _ outBox: Unsaf
     store(outSource, 0); store(outSourceIndex, 0)
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_region"
-        let r = object(try required(lism, f, "lism"), as: LISMObject.self).result
+        let r = try object(lism, f, "lism", as: LISMObject.self).result
         let region = r.regions[try checkedIndex(index, count: r.regions.count, f, "region")]
         if let outBox {
             outBox[0] = region.box.x0; outBox[1] = region.box.y0; outBox[2] = region.box.x1; outBox[3] = region.box.y1
@@ -176,7 +179,7 @@ public func goalLISMRegion(_ lism: OpaquePointer?, _ index: Int, _ outBox: Unsaf
 public func goalLISMSentence(_ lism: OpaquePointer?, _ index: Int, _ outSpan: UnsafeMutablePointer<Int64>?) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_sentence"
-        let r = object(try required(lism, f, "lism"), as: LISMObject.self).result
+        let r = try object(lism, f, "lism", as: LISMObject.self).result
         let s = r.sentences[try checkedIndex(index, count: r.sentences.count, f, "sentence")]
         write(s, to: try required(outSpan, f, "out_span"))
     }
@@ -186,7 +189,7 @@ public func goalLISMSentence(_ lism: OpaquePointer?, _ index: Int, _ outSpan: Un
 public func goalLISMScores(_ lism: OpaquePointer?, _ outScores: UnsafeMutablePointer<UnsafePointer<Float>?>?) -> goal_status {
     outScores?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let o = object(try required(lism, "goal_lism_scores", "lism"), as: LISMObject.self)
+        let o = try object(lism, "goal_lism_scores", "lism", as: LISMObject.self)
         try required(outScores, "goal_lism_scores", "out_scores").pointee = UnsafePointer(o.scores.baseAddress)
     }
 }
@@ -197,7 +200,7 @@ public func goalLISMMatch(_ lism: OpaquePointer?, _ index: Int, _ outSentence: U
     store(outSentence, 0); store(outRegion, 0); store(outScore, 0)
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_lism_match"
-        let r = object(try required(lism, f, "lism"), as: LISMObject.self).result
+        let r = try object(lism, f, "lism", as: LISMObject.self).result
         let m = r.matches[try checkedIndex(index, count: r.matches.count, f, "match")]
         store(outSentence, m.sentence)
         store(outRegion, m.region)
@@ -210,7 +213,7 @@ public func goalLISMBest(_ lism: OpaquePointer?, _ outFound: UnsafeMutablePointe
                          _ outRegion: UnsafeMutablePointer<Int>?, _ outScore: UnsafeMutablePointer<Float>?) -> goal_status {
     store(outFound, 0); store(outSentence, 0); store(outRegion, 0); store(outScore, 0)
     return abiCall { () throws(GoalError) in
-        let r = object(try required(lism, "goal_lism_best", "lism"), as: LISMObject.self).result
+        let r = try object(lism, "goal_lism_best", "lism", as: LISMObject.self).result
         guard let best = r.best else { return }
         store(outFound, 1)
         store(outSentence, best.sentence)

@@ -55,7 +55,7 @@ public func goalImageFree(_ image: OpaquePointer?) {
 }
 
 func imageSource(_ image: OpaquePointer?, _ function: StaticString) throws(GoalError) -> ImageSource {
-    object(try required(image, function, "image"), as: ImageObject.self).source
+    try object(image, function, "image", as: ImageObject.self).source
 }
 
 /// `count` boxes of four doubles from caller memory.
@@ -73,7 +73,7 @@ public func goalModelSentences(_ model: OpaquePointer?, _ text: UnsafePointer<CC
     outCount?.pointee = 0
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_sentences"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let spans = try m.sentences(try textBytes(text, length, f, "text"), naive: naive != 0)
         guard sizeT(capacity) >= spans.count else {
             outCount?.pointee = spans.count
@@ -100,7 +100,7 @@ public func goalModelRegionEmbeddings(_ model: OpaquePointer?, _ image: OpaquePo
                                       _ outEmbeddings: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_region_embeddings"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let source = try imageSource(image, f)
         try checkCapacity(count, m.info.dim, capacity, f)
         let regionMode = try regionMode(mode, f)
@@ -129,7 +129,7 @@ public func goalModelLateInteraction(_ model: OpaquePointer?, _ text: UnsafePoin
     store(outImageToText, 0)
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_late_interaction"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let result = try m.lateInteraction(text: try textBytes(text, length, f, "text"), image: try imageSource(image, f))
         store(outTextToImage, result.textToImage)
         store(outImageToText, result.imageToText)

@@ -45,7 +45,7 @@ public func goalModelOpen(_ path: UnsafePointer<CChar>?, _ options: OpaquePointe
             }
             folder = text
         }
-        let settings = options.map { object($0, as: OptionsObject.self) } ?? OptionsObject()
+        let settings = options == nil ? OptionsObject() : try object(options, "goal_model_open", "options", as: OptionsObject.self)
         let model = try CLIPModel(path: folder, options: try settings.modelOptions)
         out.pointee = retainedHandle(ModelObject(model))
     }
@@ -61,7 +61,7 @@ public func goalModelGetInt(_ model: OpaquePointer?, _ key: goal_model_key,
                             _ outValue: UnsafeMutablePointer<Int64>?) -> goal_status {
     outValue?.pointee = 0
     return abiCall { () throws(GoalError) in
-        let info = object(try required(model, "goal_model_get_int", "model"), as: ModelObject.self).model.info
+        let info = try object(model, "goal_model_get_int", "model", as: ModelObject.self).model.info
         let out = try required(outValue, "goal_model_get_int", "out_value")
         switch Int(key) {
         case GOAL_MODEL_DIM: out.pointee = Int64(info.dim)
@@ -82,7 +82,7 @@ public func goalModelFile(_ model: OpaquePointer?, _ key: goal_option,
                           _ outPath: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> goal_status {
     outPath?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let m = object(try required(model, "goal_model_file", "model"), as: ModelObject.self)
+        let m = try object(model, "goal_model_file", "model", as: ModelObject.self)
         let out = try required(outPath, "goal_model_file", "out_path")
         switch Int(key) {
         case GOAL_OPTION_TEXT_MODEL, GOAL_OPTION_VISION_MODEL, GOAL_OPTION_TOKENIZER,
@@ -124,7 +124,7 @@ public func goalModelTokenize(_ model: OpaquePointer?, _ text: UnsafePointer<CCh
                               _ capacity: Int, _ outCount: UnsafeMutablePointer<Int>?) -> goal_status {
     outCount?.pointee = 0
     return abiCall { () throws(GoalError) in
-        let m = object(try required(model, "goal_model_tokenize", "model"), as: ModelObject.self).model
+        let m = try object(model, "goal_model_tokenize", "model", as: ModelObject.self).model
         let bytes = try textBytes(text, length, "goal_model_tokenize", "text")
         let tokens = try m.tokenize(bytes, limit: maxTokens == 0 ? nil : sizeT(maxTokens))
         guard sizeT(capacity) >= tokens.count else {
@@ -149,7 +149,7 @@ public func goalModelTokenizeBatch(_ model: OpaquePointer?, _ count: Int, _ text
     outTotal?.pointee = 0
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_tokenize_batch"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         guard count >= 0 else { throw GoalError(.invalidArgument, "\(f): a count of \(UInt(bitPattern: count))") }
         var inputs: [[UInt8]] = []
         if count > 0 {
@@ -183,7 +183,7 @@ public func goalModelEncodeText(_ model: OpaquePointer?, _ count: Int, _ texts: 
                                 _ lengths: UnsafePointer<Int>?, _ outEmbeddings: UnsafeMutablePointer<Float>?,
                                 _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
-        let m = object(try required(model, "goal_model_encode_text", "model"), as: ModelObject.self).model
+        let m = try object(model, "goal_model_encode_text", "model", as: ModelObject.self).model
         try checkCapacity(count, m.info.dim, capacity, "goal_model_encode_text")
         var inputs: [[UInt8]] = []
         if count > 0 {
@@ -209,7 +209,7 @@ func checkCapacity(_ count: Int, _ dim: Int, _ capacity: Int, _ function: Static
 public func goalModelEncodeImageFiles(_ model: OpaquePointer?, _ count: Int, _ paths: UnsafePointer<UnsafePointer<CChar>?>?,
                                       _ outEmbeddings: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
-        let m = object(try required(model, "goal_model_encode_image_files", "model"), as: ModelObject.self).model
+        let m = try object(model, "goal_model_encode_image_files", "model", as: ModelObject.self).model
         try checkCapacity(count, m.info.dim, capacity, "goal_model_encode_image_files")
         var sources: [ImageSource] = []
         if count > 0 {
@@ -230,7 +230,7 @@ public func goalModelEncodeImageMemory(_ model: OpaquePointer?, _ count: Int, _ 
                                        _ sizes: UnsafePointer<Int>?, _ outEmbeddings: UnsafeMutablePointer<Float>?,
                                        _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
-        let m = object(try required(model, "goal_model_encode_image_memory", "model"), as: ModelObject.self).model
+        let m = try object(model, "goal_model_encode_image_memory", "model", as: ModelObject.self).model
         try checkCapacity(count, m.info.dim, capacity, "goal_model_encode_image_memory")
         var sources: [ImageSource] = []
         if count > 0 {
@@ -272,7 +272,7 @@ public func goalModelEncodeImagePixels(_ model: OpaquePointer?, _ count: Int, _ 
                                        _ outEmbeddings: UnsafeMutablePointer<Float>?, _ capacity: Int) -> goal_status {
     abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_encode_image_pixels"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         try checkCapacity(count, m.info.dim, capacity, f)
         var sources: [ImageSource] = []
         if count > 0 {

@@ -8,6 +8,8 @@ final class OptionsObject {
     var convention: Convention?
     var longText = CLIPModel.LongText.truncate
     var batchSize = 16
+    var maxImagePixels = CLIPModel.Options().maxImagePixels
+    var maxTextBytes = CLIPModel.Options().maxTextBytes
     /// String options by key, with NUL-terminated copies handed out by goal_options_get_string.
     var strings: [Int: String] = [:]
     var handedOut: [Int: CStringTable] = [:]
@@ -21,6 +23,8 @@ final class OptionsObject {
             o.convention = convention
             o.longText = longText
             o.batchSize = batchSize
+            o.maxImagePixels = maxImagePixels
+            o.maxTextBytes = maxTextBytes
             o.files.textGraph = strings[GOAL_OPTION_TEXT_MODEL]
             o.files.visionGraph = strings[GOAL_OPTION_VISION_MODEL]
             o.files.preprocessorConfig = strings[GOAL_OPTION_PREPROCESSOR_CONFIG]
@@ -48,7 +52,7 @@ private let stringKeys: Set<Int> = [GOAL_OPTION_TEXT_MODEL, GOAL_OPTION_VISION_M
 @_cdecl("goal_options_set_string")
 public func goalOptionsSetString(_ options: OpaquePointer?, _ key: goal_option, _ value: UnsafePointer<CChar>?) -> goal_status {
     abiCall { () throws(GoalError) in
-        let target = object(try required(options, "goal_options_set_string", "options"), as: OptionsObject.self)
+        let target = try object(options, "goal_options_set_string", "options", as: OptionsObject.self)
         guard stringKeys.contains(Int(key)) else {
             throw GoalError(.invalidArgument, "goal_options_set_string: \(key) is not a string option")
         }
@@ -69,7 +73,7 @@ public func goalOptionsGetString(_ options: OpaquePointer?, _ key: goal_option,
                                  _ outValue: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> goal_status {
     outValue?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let source = object(try required(options, "goal_options_get_string", "options"), as: OptionsObject.self)
+        let source = try object(options, "goal_options_get_string", "options", as: OptionsObject.self)
         let out = try required(outValue, "goal_options_get_string", "out_value")
         guard stringKeys.contains(Int(key)) else {
             throw GoalError(.invalidArgument, "goal_options_get_string: \(key) is not a string option")
@@ -95,6 +99,14 @@ public func goalOptionsFree(_ options: OpaquePointer?) {
     releaseHandle(options, as: OptionsObject.self)
 }
 
+/// A limit option's value: at least 1.
+private func limit(_ value: Int64, _ name: String) throws(GoalError) -> Int {
+    guard value >= 1 else {
+        throw GoalError(.invalidArgument, "goal_options_set_int: \(name) takes a limit of at least 1, not \(value)")
+    }
+    return Int(value)
+}
+
 /// The boolean options: their key, and where each lives in the options object.
 private func flag(_ key: goal_option, _ function: StaticString) throws(GoalError) -> WritableKeyPath<LoadOptions, Bool> {
     switch Int(key) {
@@ -108,7 +120,7 @@ private func flag(_ key: goal_option, _ function: StaticString) throws(GoalError
 @_cdecl("goal_options_set_int")
 public func goalOptionsSetInt(_ options: OpaquePointer?, _ key: goal_option, _ value: Int64) -> goal_status {
     abiCall { () throws(GoalError) in
-        let target = object(try required(options, "goal_options_set_int", "options"), as: OptionsObject.self)
+        let target = try object(options, "goal_options_set_int", "options", as: OptionsObject.self)
         switch Int(key) {
         case GOAL_OPTION_THREADS:
             guard (0...1024).contains(value) else {
@@ -139,6 +151,12 @@ public func goalOptionsSetInt(_ options: OpaquePointer?, _ key: goal_option, _ v
                 throw GoalError(.invalidArgument, "goal_options_set_int: GOAL_OPTION_BATCH_SIZE takes 1 to 4096, not \(value)")
             }
             target.batchSize = Int(value)
+        case GOAL_OPTION_MAX_TENSOR_ELEMENTS:
+            target.engine.maxTensorElements = try limit(value, "GOAL_OPTION_MAX_TENSOR_ELEMENTS")
+        case GOAL_OPTION_MAX_IMAGE_PIXELS:
+            target.maxImagePixels = try limit(value, "GOAL_OPTION_MAX_IMAGE_PIXELS")
+        case GOAL_OPTION_MAX_TEXT_BYTES:
+            target.maxTextBytes = try limit(value, "GOAL_OPTION_MAX_TEXT_BYTES")
         default:
             let path = try flag(key, "goal_options_set_int")
             guard value == 0 || value == 1 else {
@@ -154,7 +172,7 @@ public func goalOptionsGetInt(_ options: OpaquePointer?, _ key: goal_option,
                               _ outValue: UnsafeMutablePointer<Int64>?) -> goal_status {
     outValue?.pointee = 0
     return abiCall { () throws(GoalError) in
-        let source = object(try required(options, "goal_options_get_int", "options"), as: OptionsObject.self)
+        let source = try object(options, "goal_options_get_int", "options", as: OptionsObject.self)
         let out = try required(outValue, "goal_options_get_int", "out_value")
         switch Int(key) {
         case GOAL_OPTION_THREADS: out.pointee = Int64(source.engine.threads)
@@ -166,6 +184,9 @@ public func goalOptionsGetInt(_ options: OpaquePointer?, _ key: goal_option,
             out.pointee = Int64(source.longText == .truncate ? GOAL_LONG_TEXT_TRUNCATE
                                 : source.longText == .fail ? GOAL_LONG_TEXT_FAIL : GOAL_LONG_TEXT_SENTENCES)
         case GOAL_OPTION_BATCH_SIZE: out.pointee = Int64(source.batchSize)
+        case GOAL_OPTION_MAX_TENSOR_ELEMENTS: out.pointee = Int64(source.engine.maxTensorElements)
+        case GOAL_OPTION_MAX_IMAGE_PIXELS: out.pointee = Int64(source.maxImagePixels)
+        case GOAL_OPTION_MAX_TEXT_BYTES: out.pointee = Int64(source.maxTextBytes)
         default: out.pointee = source.load[keyPath: try flag(key, "goal_options_get_int")] ? 1 : 0
         }
     }

@@ -101,7 +101,7 @@ public func goalResultsFree(_ results: OpaquePointer?) {
 }
 
 private func results(_ handle: OpaquePointer?, _ function: StaticString) throws(GoalError) -> ResultsObject {
-    object(try required(handle, function, "results"), as: ResultsObject.self)
+    try object(handle, function, "results", as: ResultsObject.self)
 }
 
 @_cdecl("goal_results_count")

@@ -18,6 +18,7 @@ public func goalStatusString(_ status: goal_status) -> UnsafePointer<CChar> {
     case GOAL_ERR_UNSUPPORTED: text = "unsupported"
     case GOAL_ERR_INTERNAL: text = "internal error"
     case GOAL_ERR_BUFFER_TOO_SMALL: text = "buffer too small"
+    case GOAL_ERR_CORRUPT: text = "corrupt file"
     default: text = "unknown status"
     }
     return UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)

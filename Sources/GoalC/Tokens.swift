@@ -51,7 +51,7 @@ public func goalModelTextTokens(_ model: OpaquePointer?, _ text: UnsafePointer<C
     outTokens?.pointee = nil
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_text_tokens"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let out = try required(outTokens, f, "out_tokens")
         let tokens = try m.textTokens(try textBytes(text, length, f, "text"))
         out.pointee = retainedHandle(TokensObject(tokens))
@@ -64,7 +64,7 @@ public func goalModelImageTokensFile(_ model: OpaquePointer?, _ path: UnsafePoin
     outTokens?.pointee = nil
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_image_tokens_file"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let out = try required(outTokens, f, "out_tokens")
         guard let file = String(validatingCString: try required(path, f, "path")) else {
             throw GoalError(.invalidArgument, "\(f): the path is not valid UTF-8")
@@ -79,7 +79,7 @@ public func goalModelImageTokensMemory(_ model: OpaquePointer?, _ data: UnsafeRa
     outTokens?.pointee = nil
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_image_tokens_memory"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let out = try required(outTokens, f, "out_tokens")
         let bytes = try required(data, f, "data")
         guard size >= 0 else { throw GoalError(.invalidArgument, "\(f): a size of \(UInt(bitPattern: size)) bytes") }
@@ -95,7 +95,7 @@ public func goalModelImageTokensPixels(_ model: OpaquePointer?, _ pixels: Unsafe
     outTokens?.pointee = nil
     return abiCall { () throws(GoalError) in
         let f: StaticString = "goal_model_image_tokens_pixels"
-        let m = object(try required(model, f, "model"), as: ModelObject.self).model
+        let m = try object(model, f, "model", as: ModelObject.self).model
         let out = try required(outTokens, f, "out_tokens")
         let image = try rawImage(pixels, width, height, stride, channels, m.alphaHandling, f, 0)
         out.pointee = retainedHandle(TokensObject(try m.imageTokens(.pixels(image))))
@@ -113,7 +113,7 @@ public func goalTokensShape(_ tokens: OpaquePointer?, _ outCount: UnsafeMutableP
                             _ outColumns: UnsafeMutablePointer<Int64>?) -> goal_status {
     store(outCount, 0); store(outDim, 0); store(outRows, 0); store(outColumns, 0)
     return abiCall { () throws(GoalError) in
-        let t = object(try required(tokens, "goal_tokens_shape", "tokens"), as: TokensObject.self)
+        let t = try object(tokens, "goal_tokens_shape", "tokens", as: TokensObject.self)
         store(outCount, t.count)
         store(outDim, t.dim)
         store(outRows, Int64(t.rows))
@@ -126,7 +126,7 @@ public func goalTokensEmbeddings(_ tokens: OpaquePointer?,
                                  _ outEmbeddings: UnsafeMutablePointer<UnsafePointer<Float>?>?) -> goal_status {
     outEmbeddings?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let t = object(try required(tokens, "goal_tokens_embeddings", "tokens"), as: TokensObject.self)
+        let t = try object(tokens, "goal_tokens_embeddings", "tokens", as: TokensObject.self)
         let out = try required(outEmbeddings, "goal_tokens_embeddings", "out_embeddings")
         out.pointee = UnsafePointer(t.embeddings.baseAddress)
     }
@@ -138,7 +138,7 @@ public func goalTokensText(_ tokens: OpaquePointer?, _ outIDs: UnsafeMutablePoin
     outIDs?.pointee = nil
     outSpans?.pointee = nil
     return abiCall { () throws(GoalError) in
-        let t = object(try required(tokens, "goal_tokens_text", "tokens"), as: TokensObject.self)
+        let t = try object(tokens, "goal_tokens_text", "tokens", as: TokensObject.self)
         outIDs?.pointee = t.ids.flatMap { UnsafePointer($0.baseAddress) }
         outSpans?.pointee = t.spans.flatMap { UnsafePointer($0.baseAddress) }
     }

@@ -17,6 +17,9 @@ public struct GoalError: Error, Equatable, CustomStringConvertible, Sendable {
         case unsupported
         case `internal`
         case bufferTooSmall
+        /// A damaged file, or one that is not the kind it should be (an index file's magic,
+        /// checksum or sizes).
+        case corrupt
     }
 
     public let kind: Kind

@@ -27,8 +27,14 @@ WARN=(-Wall -Wextra -Werror -pedantic)
    -Wl,-rpath,"$LIB" -o "$OUT/test_model"
 "$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude -ITests/c Tests/c/test_match.c -L"$LIB" -lgoal -lm \
    -Wl,-rpath,"$LIB" -o "$OUT/test_match"
+"$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude -ITests/c Tests/c/test_threads.c -L"$LIB" -lgoal -lm -lpthread \
+   -Wl,-rpath,"$LIB" -o "$OUT/test_threads"
 "$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude -ITests/c Tests/c/test_shared.c -L"$LIB" -lgoal -lm -lpthread \
    -Wl,-rpath,"$LIB" -o "$OUT/test_shared"
+"$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude -ITests/c Tests/c/test_limits.c -L"$LIB" -lgoal \
+   -Wl,-rpath,"$LIB" -o "$OUT/test_limits"
+"$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude -ITests/c Tests/c/test_index.c -L"$LIB" -lgoal -lm -lpthread \
+   -Wl,-rpath,"$LIB" -o "$OUT/test_index"
 "$CC" -std=c99 "${WARN[@]}" "${EXTRA[@]}" -Iinclude examples/c/graph_info.c -L"$LIB" -lgoal -Wl,-rpath,"$LIB" \
    -o "$OUT/graph_info"
 # The encode example is built the way its users build it: with the pkg-config file setup.sh writes.
@@ -39,7 +45,10 @@ GOAL_FLAGS=$(PKG_CONFIG_PATH="$LIB" pkg-config --cflags --libs goal)
 "${RUN[@]}" "$OUT/test_graph" fixtures
 "${RUN[@]}" "$OUT/test_model" fixtures
 "${RUN[@]}" "$OUT/test_match" fixtures
+"${RUN[@]}" "$OUT/test_threads" fixtures
 "${RUN[@]}" "$OUT/test_shared" fixtures
+"${RUN[@]}" "$OUT/test_limits" fixtures
+"${RUN[@]}" "$OUT/test_index" fixtures
 "${RUN[@]}" "$OUT/header_cxx"
 "${RUN[@]}" "$OUT/graph_info" fixtures/models/hf_text_ts/model.onnx > /dev/null
 "${RUN[@]}" "$OUT/encode" fixtures/folders/hf_ts --image fixtures/images/astronaut_wide.jpg > /dev/null

@@ -23,13 +23,13 @@ static void test_version(void) {
 
 static void test_status_strings(void) {
     int s;
-    for (s = GOAL_OK; s <= GOAL_ERR_BUFFER_TOO_SMALL; s++) {
+    for (s = GOAL_OK; s <= GOAL_ERR_CORRUPT; s++) {
         int t;
         CHECK(strcmp(goal_status_string(s), "unknown status") != 0);
         for (t = GOAL_OK; t < s; t++) CHECK(strcmp(goal_status_string(s), goal_status_string(t)) != 0);
     }
     CHECK(strcmp(goal_status_string(-1), "unknown status") == 0);
-    CHECK(strcmp(goal_status_string(GOAL_ERR_BUFFER_TOO_SMALL + 1), "unknown status") == 0);
+    CHECK(strcmp(goal_status_string(GOAL_ERR_CORRUPT + 1), "unknown status") == 0);
 }
 
 static void test_options(void) {
@@ -156,6 +156,9 @@ static void test_open_failures(void) {
     expect_open_failure("bad/short_data/model.onnx", GOAL_ERR_EXTERNAL_DATA, "weights.bin");
     expect_open_failure("bad/escape/model.onnx", GOAL_ERR_PATH_ESCAPE, "../outside.bin");
     expect_open_failure("bad/absolute/model.onnx", GOAL_ERR_PATH_ESCAPE, "/etc/passwd");
+    expect_open_failure("bad/dangling.onnx", GOAL_ERR_INVALID_MODEL, "nowhere");
+    expect_open_failure("bad/huge_constant.onnx", GOAL_ERR_OUT_OF_MEMORY, "1000000000000 elements");
+    expect_open_failure("bad/deep.onnx", GOAL_ERR_NOT_ONNX, "nested more than 100 deep");
 
     goal_graph *graph = NULL;
     CHECK_STATUS(goal_graph_open(NULL, NULL, &graph), GOAL_ERR_INVALID_ARGUMENT);

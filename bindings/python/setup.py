@@ -1,4 +1,5 @@
-"""Copies the built libgoal.so into the package, so `import goal` works wherever it is installed.
+"""Copies the built libgoal.so and the default model (models/goal-tiny) into the package, so
+`import goal` and `goal.Model()` work wherever it is installed.
 
 The library is taken from GOAL_LIBRARY if set, else from the repository's release build
 (`swift build -c release`). Without either the package installs without it and looks for the
@@ -30,6 +31,12 @@ class BuildWithLibrary(build_py):
             target = Path(self.build_lib) / "goal" / "libgoal.so"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(library, target)
+        # The default model travels with the package, so goal.Model() works wherever it is installed.
+        model = HERE.parent.parent / "models" / "goal-tiny"
+        if model.is_dir():
+            target = Path(self.build_lib) / "goal" / "models" / "goal-tiny"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(model, target)
 
 
 setup(cmdclass={"build_py": BuildWithLibrary})

@@ -32,6 +32,11 @@ public final class CLIPModel: Sendable {
         /// the batch's longest text (see `TextEncoder`). Off runs every position, as the file
         /// has it, which tests compare against.
         public var shortenText = true
+        /// Images with more pixels are refused before their pixels are decoded (decompression
+        /// bombs). The default is PIL's `MAX_IMAGE_PIXELS` doubled, the size PIL refuses.
+        public var maxImagePixels = RGBImage.defaultPixelLimit
+        /// Texts longer than this many UTF-8 bytes are refused before they are tokenized.
+        public var maxTextBytes = 1 << 20
 
         public init() {}
     }
@@ -136,6 +141,9 @@ public final class CLIPModel: Sendable {
     /// dropped under OpenAI's (see `AlphaHandling`).
     public var alphaHandling: AlphaHandling { info.convention == .huggingFace ? .compositeOverWhite : .drop }
 
+    /// How this model decodes images: its alpha handling and pixel limit.
+    package var imageDecoding: ImageDecoding { ImageDecoding(alpha: alphaHandling, pixelLimit: options.maxImagePixels) }
+
     // MARK: Text
 
     /// The tokens of a text with the start and end tokens, unpadded, at most `limit` of them
@@ -145,6 +153,9 @@ public final class CLIPModel: Sendable {
         let text = try textEncoder()
         if let limit, limit < 2 {
             throw GoalError(.invalidArgument, "a limit of \(limit) tokens leaves no room for the start and end tokens")
+        }
+        guard utf8.count <= options.maxTextBytes else {
+            throw GoalError(.invalidArgument, "the text is \(utf8.count) bytes, above the limit of \(options.maxTextBytes) bytes this model was opened with")
         }
         var body = try text.tokenizer.tokens(utf8)
         if let limit, body.count + 2 > limit { body.removeLast(body.count + 2 - limit) }
@@ -257,7 +268,7 @@ public final class CLIPModel: Sendable {
         let step = max(1, options.batchSize)
         for start in stride(from: 0, to: images.count, by: step) {
             let range = start ..< min(images.count, start + step)
-            let feeds = try image.feeds(images, range, alpha: alphaHandling)
+            let feeds = try image.feeds(images, range, rules: imageDecoding)
             let (d, values) = try image.tower.embed(feeds, batch: range.count)
             guard d == dim else { throw GoalError(.internal, "the image tower gave \(d) dimensions, not \(dim)") }
             out += values
@@ -269,7 +280,7 @@ public final class CLIPModel: Sendable {
     /// joint space and L2-normalised. The class token, if the tower has one, is left out.
     public func imageTokens(_ source: ImageSource) throws(GoalError) -> ImageTokens {
         let image = try imageEncoder()
-        let projected = try image.tower.tokens(try image.feeds([try source.decode(index: 0, alpha: alphaHandling)]), batch: 1)
+        let projected = try image.tower.tokens(try image.feeds([try source.decode(index: 0, rules: imageDecoding)]), batch: 1)
         let n = projected.shape[1], dim = projected.shape[2]
         guard let grid = image.grid else {
             throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
@@ -309,7 +320,7 @@ package struct TextStates: Sendable {
 extension CLIPModel {
     package func imageStates(_ source: ImageSource) throws(GoalError) -> ImageStates {
         let encoder = try imageEncoder()
-        let image = try source.decode(index: 0, alpha: alphaHandling)
+        let image = try source.decode(index: 0, rules: imageDecoding)
         guard let grid = encoder.grid, let patch = encoder.patchSize else {
             throw GoalError(.unsupported, "the image tower has no patch grid (no convolution with kernel = stride on its pixels)")
         }
@@ -362,6 +373,17 @@ public struct ImageTokens: Sendable {
     public let embeddings: [Float]
 }
 
+/// The rules images are decoded by: what happens to transparency, and how many pixels are too many.
+package struct ImageDecoding: Sendable {
+    package var alpha: AlphaHandling
+    package var pixelLimit: Int
+
+    package init(alpha: AlphaHandling, pixelLimit: Int) {
+        self.alpha = alpha
+        self.pixelLimit = pixelLimit
+    }
+}
+
 /// An image to encode: a file, encoded bytes in memory, or decoded pixels (whose alpha, if they
 /// had any, was handled when they were made: see `CLIPModel.alphaHandling`).
 public enum ImageSource: Sendable {
@@ -372,18 +394,21 @@ public enum ImageSource: Sendable {
     /// into RGB when used, by the using model's convention for alpha.
     case raw(width: Int, height: Int, rowStride: Int, channels: Int, bytes: [UInt8])
 
-    package func decode(index: Int, alpha: AlphaHandling) throws(GoalError) -> RGBImage {
+    package func decode(index: Int, rules: ImageDecoding) throws(GoalError) -> RGBImage {
+        let alpha = rules.alpha
         do {
             switch self {
-            case .file(let path): return try RGBImage(contentsOf: path, alpha: alpha)
-            case .encoded(let bytes): return try RGBImage(encoded: bytes, alpha: alpha)
-            case .pixels(let image): return image
+            case .file(let path): return try RGBImage(contentsOf: path, pixelLimit: rules.pixelLimit, alpha: alpha)
+            case .encoded(let bytes): return try RGBImage(encoded: bytes, pixelLimit: rules.pixelLimit, alpha: alpha)
+            case .pixels(let image):
+                try checkPixelLimit(width: image.width, height: image.height, limit: rules.pixelLimit)
+                return image
             case .raw(let width, let height, let stride, let channels, let bytes):
                 var result: Result<RGBImage, GoalError>!
                 bytes.withUnsafeBytes { buffer in
                     result = Result { () throws(GoalError) in
                         try RGBImage(width: width, height: height, rowStride: stride, channels: channels,
-                                     pixels: buffer, alpha: alpha)
+                                     pixels: buffer, pixelLimit: rules.pixelLimit, alpha: alpha)
                     }
                 }
                 return try result.get()

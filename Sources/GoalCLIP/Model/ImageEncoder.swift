@@ -54,13 +54,13 @@ final class ImageEncoder: Sendable {
     /// Decodes and preprocesses `sources[range]` in parallel, one image per task on Dispatch's
     /// pool (decoding and resizing a photo costs about a tenth of a ViT-B/32 pass), and stacks
     /// them as the tower's input. The failure of the lowest index is thrown, naming the image.
-    func feeds(_ sources: [ImageSource], _ range: Range<Int>, alpha: AlphaHandling) throws(GoalError) -> [String: Feed] {
+    func feeds(_ sources: [ImageSource], _ range: Range<Int>, rules: ImageDecoding) throws(GoalError) -> [String: Feed] {
         let plane = 3 * imageSize * imageSize
         let batch = try Tensor(dtype: .float32, shape: [range.count, 3, imageSize, imageSize])
         let failures = Mutex<[Int: GoalError]>([:])
         DispatchQueue.concurrentPerform(iterations: range.count) { k in
             do throws(GoalError) {
-                let image = try sources[range.lowerBound + k].decode(index: range.lowerBound + k, alpha: alpha)
+                let image = try sources[range.lowerBound + k].decode(index: range.lowerBound + k, rules: rules)
                 let values = try preprocessing.tensor(for: image)
                 // Each task writes only its own image's plane of the shared tensor.
                 _ = UnsafeMutableBufferPointer(rebasing: batch.floats[k * plane ..< (k + 1) * plane])
@@ -75,7 +75,7 @@ final class ImageEncoder: Sendable {
 
     /// Preprocesses decoded images and stacks them as the tower's input.
     func feeds(_ images: [RGBImage]) throws(GoalError) -> [String: Feed] {
-        try feeds(images.map { .pixels($0) }, images.indices, alpha: .drop)
+        try feeds(images.map { .pixels($0) }, images.indices, rules: ImageDecoding(alpha: .drop, pixelLimit: .max))
     }
 }
 

@@ -6,7 +6,7 @@ import COpenBLAS
 /// instead, so that one budget covers BLAS and every other kernel and two pools never fight for
 /// the same cores. (OpenBLAS's thread count is process-wide; libgoal sets it to 1 when the first
 /// graph is prepared.)
-enum BLAS {
+public enum BLAS {
     private static let configured: Bool = {
         openblas_set_num_threads(1)
         return true
@@ -27,6 +27,31 @@ enum BLAS {
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// The single-threaded product for layers above the engine (GoalMatch's embedding index),
+    /// which split their work across threads themselves:
+    /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, row-major. Every size and leading
+    /// dimension must fit OpenBLAS's 32-bit integers.
+    public static func product(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        configure()
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+              beta: beta, c: c, ldc: ldc)
+    }
+
+    /// y[m] = alpha · A[m×n] · x[n] + beta · y, A row-major, on one thread: for one vector
+    /// against many rows, where a matrix product would copy (pack) the rows first.
+    public static func matrixVector(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                    x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        guard m > 0 else { return }
+        configure()
+        guard n > 0 else {
+            for i in 0..<m { y[i] = beta == 0 ? 0 : beta * y[i] }
+            return
+        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda), x, 1, beta, y, 1)
     }
 
     /// The same product split across up to `threads` threads, by rows of C or by columns,

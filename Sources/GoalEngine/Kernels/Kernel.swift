@@ -12,15 +12,23 @@ typealias KernelFactory = @Sendable (Node) throws(GoalError) -> any Kernel
 public final class ExecutionContext: @unchecked Sendable {
     public let threads: Int
     let pool: BufferPool
+    /// Outputs with more elements are refused before memory is asked for: a shape computed from
+    /// a hostile model or input must fail, not reach an allocation the kernel may overcommit.
+    let maxElements: Int
 
-    init(threads: Int, pool: BufferPool) {
+    init(threads: Int, pool: BufferPool, maxElements: Int = EngineOptions.defaultMaxTensorElements) {
         self.threads = max(1, threads)
         self.pool = pool
+        self.maxElements = maxElements
     }
 
     /// An output tensor over memory from the pool, uninitialized.
     func tensor(_ dtype: DType, _ shape: [Int]) throws(GoalError) -> Tensor {
-        Tensor(dtype: dtype, shape: shape, storage: try pool.take(byteCount: try byteCount(of: shape, dtype)))
+        let bytes = try byteCount(of: shape, dtype)
+        guard bytes / dtype.byteWidth <= maxElements else {
+            throw GoalError(.outOfMemory, "a tensor of shape \(shape) (\(bytes / dtype.byteWidth) elements) is above the limit of \(maxElements) elements per tensor")
+        }
+        return Tensor(dtype: dtype, shape: shape, storage: try pool.take(byteCount: bytes))
     }
 }
 

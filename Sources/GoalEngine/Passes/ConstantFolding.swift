@@ -8,8 +8,9 @@ enum ConstantFolding {
     /// Outputs larger than this stay computed at run time rather than held in memory.
     static let maximumFoldedElements = 1 << 24
 
-    static func run(_ graph: GraphIR, trustInferredShapes: Bool = false) throws(GoalError) {
-        let context = ExecutionContext(threads: 1, pool: BufferPool())
+    static func run(_ graph: GraphIR, trustInferredShapes: Bool = false,
+                    maxElements: Int = EngineOptions.defaultMaxTensorElements) throws(GoalError) {
+        let context = ExecutionContext(threads: 1, pool: BufferPool(), maxElements: maxElements)
         var shapes = ShapeFolding(graph, trustInferredShapes: trustInferredShapes)
         var work = graph.nodes[...]
         var kept: [Node] = []

@@ -8,6 +8,11 @@ public struct EngineOptions: Sendable, Equatable {
     /// Replace op patterns by fused kernels (MatMul + bias, GELU, ...). Off runs every node as
     /// the file has it, which tests compare against.
     public var fuse = true
+    /// The most elements one tensor may have; a larger one, computed from the model's shapes or
+    /// the inputs, fails the run with `.outOfMemory` before memory is asked for.
+    public var maxTensorElements = EngineOptions.defaultMaxTensorElements
+    /// 2^31 elements: 8 GiB of float32, far above what a CLIP tower needs at any sane batch.
+    public static let defaultMaxTensorElements = 1 << 31
 
     public init() {}
 }
@@ -50,7 +55,7 @@ public final class Engine: @unchecked Sendable {
         // libonnx's inferred shapes are sound only for opsets it knows; declared ones always are.
         let opset = model.opsets.first { $0.domain == "ai.onnx" }?.version ?? 0
         let trust = opset <= ModelFile.libonnxLimits.opset
-        try ConstantFolding.run(graph, trustInferredShapes: trust)
+        try ConstantFolding.run(graph, trustInferredShapes: trust, maxElements: options.maxTensorElements)
         try self.init(model: model, folded: graph, inputs: model.inputs, options: options, trustInferredShapes: trust)
     }
 
@@ -100,10 +105,13 @@ public final class Engine: @unchecked Sendable {
                            inputs: graph.inputs, outputs: graph.outputs, valueTypes: graph.valueTypes)
         copy.valueShapes = graph.valueShapes
         try SequenceShortening.run(copy, full: Int(full), length: length)
-        try ConstantFolding.run(copy, trustInferredShapes: trustInferredShapes)
+        try ConstantFolding.run(copy, trustInferredShapes: trustInferredShapes, maxElements: options.maxTensorElements)
         return try Engine(model: model, folded: copy, inputs: declared, options: options,
                           trustInferredShapes: trustInferredShapes)
     }
+
+    /// The most elements one tensor of a run may have (see `EngineOptions.maxTensorElements`).
+    public var maxTensorElements: Int { options.maxTensorElements }
 
     /// The ONNX type a value is reported as: as declared or inferred, else its storage's.
     public func elementType(of name: String, storage: DType) -> ElementType {
@@ -134,7 +142,7 @@ public final class Engine: @unchecked Sendable {
         try validate(feeds, required: chosen.plan(for: names, graph.constants).inputs)
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
         defer { pools.withLock { $0.append(pool) } }
-        return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool))
+        return try chosen.run(feeds, names, graph.constants, ExecutionContext(threads: threads, pool: pool, maxElements: options.maxTensorElements))
     }
 
     /// The graph inputs that computing `outputs` reads, in declaration order.
@@ -299,6 +307,7 @@ public final class NodeChain: @unchecked Sendable {
     private let program: Program
     private let constants: [String: Tensor]
     private let threads: Int
+    private let maxElements: Int
 
     public init(_ nodes: [Node], dataSlots: [Int], engine: Engine) throws(GoalError) {
         guard nodes.count == dataSlots.count, !nodes.isEmpty else {
@@ -318,11 +327,12 @@ public final class NodeChain: @unchecked Sendable {
         program = try Program(rewired, graphInputs: ["chain:0"])
         constants = engine.graph.constants
         threads = engine.threads
+        maxElements = engine.maxTensorElements
     }
 
     public func run(_ input: Tensor) throws(GoalError) -> Tensor {
         let last = "chain:\(program.nodes.count)"
-        let context = ExecutionContext(threads: threads, pool: BufferPool())
+        let context = ExecutionContext(threads: threads, pool: BufferPool(), maxElements: maxElements)
         return try program.run(["chain:0": Feed(tensor: input, type: input.dtype.elementType)], [last], constants, context)[0]
     }
 }

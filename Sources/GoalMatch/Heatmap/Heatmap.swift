@@ -110,7 +110,7 @@ extension CLIPModel {
         guard info.patchSize > 0 else { throw GoalError(.unsupported, "the image tower has no patch grid") }
         // The text first: it is cheap, and a bad one fails before the vision pass.
         let text = try encodeText([utf8])
-        let image = try source.decode(index: 0, alpha: alphaHandling)
+        let image = try source.decode(index: 0, rules: imageDecoding)
         let patches = try imageTokens(.pixels(image))
         let geometry = PatchGeometry(imageWidth: image.width, imageHeight: image.height,
                                      preprocessing: preprocessing, patchSize: info.patchSize)

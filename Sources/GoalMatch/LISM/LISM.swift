@@ -20,6 +20,11 @@ public struct LISMOptions: Sendable {
     public var minScore: Float?
     /// Leave region 0 (the whole image) out of the best pair.
     public var bestExcludesWholeImage = false
+    /// Runs with more regions (proposals, boxes and masks together) or more sentences are
+    /// refused before any is encoded: each sentence costs a text-tower run, and one-to-one
+    /// matching grows with the cube of the counts.
+    public var maxRegions = 1024
+    public var maxSentences = 512
 
     public init() {}
 }
@@ -49,6 +54,12 @@ extension CLIPModel {
     public func lism(_ image: ImageSource, caption utf8: [UInt8], options: LISMOptions = LISMOptions()) throws(GoalError) -> LISMResult {
         let sentences = try self.sentences(utf8, naive: options.naiveSentences)
         guard !sentences.isEmpty else { throw GoalError(.invalidArgument, "the caption has no sentences") }
+        guard sentences.count <= options.maxSentences else {
+            throw GoalError(.invalidArgument, "the caption has \(sentences.count) sentences, above the limit of \(options.maxSentences)")
+        }
+        guard options.boxes.count + options.masks.count <= options.maxRegions else {
+            throw GoalError(.invalidArgument, "\(options.boxes.count) boxes and \(options.masks.count) masks are above the limit of \(options.maxRegions) regions")
+        }
         if let m = options.minScore, !m.isFinite { throw GoalError(.invalidArgument, "the minimum score \(m) is not finite") }
         guard options.maskArea.lowerBound >= 0, options.maskArea.upperBound <= 1 else {
             throw GoalError(.invalidArgument, "the mask area range \(options.maskArea) is not within 0...1")
@@ -62,11 +73,14 @@ extension CLIPModel {
             decoded = states!.image
         case .crop:
             states = nil
-            decoded = try image.decode(index: 0, alpha: alphaHandling)
+            decoded = try image.decode(index: 0, rules: imageDecoding)
         }
         let regions = try proposals(width: decoded.width, height: decoded.height, spatialDivision: options.spatialDivision,
                                     grids: options.grids, boxes: options.boxes, masks: options.masks,
                                     maskArea: options.maskArea)
+        guard regions.count <= options.maxRegions else {
+            throw GoalError(.invalidArgument, "the run has \(regions.count) regions, above the limit of \(options.maxRegions)")
+        }
         let boxes = regions.map(\.box)
         let regionEmbeddings: [Float]
         if let states {

@@ -15,7 +15,7 @@ extension CLIPModel {
     public func regionEmbeddings(_ source: ImageSource, boxes: [Box], mode: RegionMode) throws(GoalError) -> [Float] {
         switch mode {
         case .crop:
-            let image = try source.decode(index: 0, alpha: alphaHandling)
+            let image = try source.decode(index: 0, rules: imageDecoding)
             var crops: [ImageSource] = []
             for (i, box) in boxes.enumerated() {
                 crops.append(.pixels(try image.cropped(to: try box.validated("box \(i)"), what: "box \(i)")))

@@ -7,6 +7,7 @@ to use a particular libgoal.so.
 from . import _capi
 from ._errors import (
     BufferTooSmallError,
+    CorruptFileError,
     ExternalDataError,
     GoalError,
     IndexOutOfRangeError,
@@ -21,9 +22,12 @@ from ._errors import (
     TruncatedModelError,
     UnsupportedError,
 )
+from ._default import default_model_path
 from .graph import Graph, ValueInfo, supported_opsets
+from .index import Index
 from .matching import LISMResult, Match, Region, Sentence
 from .model import ImageTokens, Model, ModelInfo, TextTokens
+from .retrieval import Reranked, rerank
 
 __version__ = "0.1.0"
 
@@ -34,7 +38,10 @@ def library_version() -> str:
 
 
 __all__ = [
+    "Index",
     "Model",
+    "rerank",
+    "Reranked",
     "ModelInfo",
     "TextTokens",
     "ImageTokens",
@@ -46,6 +53,7 @@ __all__ = [
     "ValueInfo",
     "supported_opsets",
     "library_version",
+    "default_model_path",
     "GoalError",
     "InvalidArgumentError",
     "OutOfMemoryError",
@@ -60,4 +68,5 @@ __all__ = [
     "UnsupportedError",
     "InternalError",
     "BufferTooSmallError",
+    "CorruptFileError",
 ]

@@ -29,6 +29,7 @@ GOAL_ERR_PATH_ESCAPE = 10
 GOAL_ERR_UNSUPPORTED = 11
 GOAL_ERR_INTERNAL = 12
 GOAL_ERR_BUFFER_TOO_SMALL = 13
+GOAL_ERR_CORRUPT = 14
 
 # Element types (goal_dtype), ONNX's TensorProto.DataType numbers.
 GOAL_DTYPE_UNDEFINED = 0
@@ -58,6 +59,9 @@ GOAL_OPTION_FUSE = 5
 GOAL_OPTION_CONVENTION = 6
 GOAL_OPTION_LONG_TEXT = 7
 GOAL_OPTION_BATCH_SIZE = 8
+GOAL_OPTION_MAX_TENSOR_ELEMENTS = 9
+GOAL_OPTION_MAX_IMAGE_PIXELS = 10
+GOAL_OPTION_MAX_TEXT_BYTES = 11
 GOAL_OPTION_TEXT_MODEL = 100
 GOAL_OPTION_VISION_MODEL = 101
 GOAL_OPTION_TOKENIZER = 102
@@ -96,6 +100,8 @@ GOAL_LISM_GRID = 7
 GOAL_LISM_MIN_SCORE = 8
 GOAL_LISM_MASK_AREA_MIN = 9
 GOAL_LISM_MASK_AREA_MAX = 10
+GOAL_LISM_MAX_REGIONS = 11
+GOAL_LISM_MAX_SENTENCES = 12
 GOAL_SOURCE_WHOLE_IMAGE = 0
 GOAL_SOURCE_QUADRANT = 1
 GOAL_SOURCE_CENTRE = 2
@@ -104,6 +110,9 @@ GOAL_SOURCE_BOX = 4
 GOAL_SOURCE_MASK = 5
 
 GOAL_NUL_TERMINATED = ctypes.c_size_t(-1).value
+
+# Embedding index.
+GOAL_INDEX_MAX_DIM = 1048576
 
 # goal_io
 GOAL_IO_INPUT = 0
@@ -241,6 +250,18 @@ goal_model_heatmap = _bind("goal_model_heatmap", goal_status, handle, handle, c_
                            c_size_t, POINTER(c_int32), POINTER(c_int32))
 goal_model_heatmap_png = _bind("goal_model_heatmap_png", goal_status, handle, handle, c_char_p, c_size_t, c_double,
                                c_char_p, POINTER(c_float), c_size_t)
+# Embedding index
+goal_index_new = _bind("goal_index_new", goal_status, c_size_t, POINTER(handle))
+goal_index_free = _bind("goal_index_free", None, handle)
+goal_index_add = _bind("goal_index_add", goal_status, handle, POINTER(c_float), c_size_t, c_size_t, POINTER(c_int64),
+                       POINTER(c_int64))
+goal_index_remove = _bind("goal_index_remove", goal_status, handle, POINTER(c_int64), c_size_t)
+goal_index_count = _bind("goal_index_count", goal_status, handle, POINTER(c_size_t))
+goal_index_dim = _bind("goal_index_dim", goal_status, handle, POINTER(c_size_t))
+goal_index_search = _bind("goal_index_search", goal_status, handle, POINTER(c_float), c_size_t, c_size_t, c_size_t,
+                          POINTER(c_float), POINTER(c_int64), c_size_t, POINTER(c_size_t))
+goal_index_save = _bind("goal_index_save", goal_status, handle, c_char_p)
+goal_index_load = _bind("goal_index_load", goal_status, c_char_p, POINTER(handle))
 # Diagnostics
 goal_graph_diagnostic_count = _bind("goal_graph_diagnostic_count", goal_status, handle, POINTER(c_size_t))
 goal_graph_diagnostic = _bind("goal_graph_diagnostic", goal_status, handle, c_size_t, POINTER(c_char_p))

@@ -67,6 +67,13 @@ class BufferTooSmallError(GoalError):
     status = 13
 
 
+class CorruptFileError(GoalError):
+    """A damaged file, or not the kind it should be: an index file with a wrong magic, a
+    checksum mismatch or inconsistent sizes."""
+
+    status = 14
+
+
 _BY_STATUS = {cls.status: cls for cls in GoalError.__subclasses__()}
 
 

@@ -6,6 +6,10 @@ local image-sentence matches (the lism and pairs commands live in pairs.py).
     goal encode-image MODEL IMAGE_OR_FOLDER... -o OUT.npy [--list]
     goal lism MODEL IMAGE CAPTION [--json] ...          (local matching; see goal/pairs.py)
     goal pairs MODEL INPUT.jsonl -o OUTPUT.jsonl ...    (local pairs of a dataset, resumable)
+    goal eval MODEL DATASET [--rerank late|lism] ...    (retrieval recall; see goal/evaluate.py)
+    goal encode-dir MODEL DIR -o OUT ...                (a folder into shards, resumable; goal/collection.py)
+    goal index build OUT -o INDEX                       (a goal.Index from encode-dir's shards)
+    goal search MODEL INDEX CAPTION [-k 10] ...         (ranked images for a caption)
 
 Failures of the library or of a file print `goal: <message>` and exit with status 1; bad usage
 exits with 2.
@@ -105,8 +109,9 @@ def _command_parsers() -> dict[str, argparse.ArgumentParser]:
     image.set_defaults(run=run_encode_image)
 
     # Imported here, not at the top: pairs.py builds on this module's helpers.
-    from .pairs import command_parsers
-    return {"info": info, "encode-text": text, "encode-image": image, **command_parsers(model)}
+    from . import collection, evaluate, pairs
+    return {"info": info, "encode-text": text, "encode-image": image, **pairs.command_parsers(model),
+            **evaluate.command_parsers(model), **collection.command_parsers(model)}
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:

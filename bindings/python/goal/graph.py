@@ -80,7 +80,8 @@ class Graph:
     """
 
     def __init__(self, path: str | os.PathLike, *, check: bool = True, infer_shapes: bool = True,
-                 convert_opset: bool = True, threads: int = 0, fuse: bool = True):
+                 convert_opset: bool = True, threads: int = 0, fuse: bool = True,
+                 max_tensor_elements: int | None = None):
         self.path = os.fspath(path)
         self._handle = ctypes.c_void_p()
         options = ctypes.c_void_p()
@@ -91,6 +92,8 @@ class Graph:
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_CONVERT_OPSET, int(convert_opset))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_THREADS, int(threads))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_FUSE, int(fuse))
+            if max_tensor_elements is not None:  # None keeps the library's default, 2**31
+                _capi.goal_options_set_int(options, _capi.GOAL_OPTION_MAX_TENSOR_ELEMENTS, int(max_tensor_elements))
             _capi.goal_graph_open(os.fsencode(self.path), options, ctypes.byref(self._handle))
         finally:
             _capi.goal_options_free(options)

@@ -180,11 +180,14 @@ def local_similarity(self, text: str, image) -> float:
 def lism(self, image, caption: str, boxes=None, masks=None, mode: str = "pooled", one_to_one: bool = False,
          min_score: float | None = None, grid=None, sentence_mode: str = "standalone",
          naive_sentences: bool = False, spatial_division: bool = True,
-         best_excludes_whole_image: bool = False) -> LISMResult:
+         best_excludes_whole_image: bool = False, max_regions: int | None = None,
+         max_sentences: int | None = None) -> LISMResult:
     """Local image-sentence matching. Regions: the whole image (region 0), FAST-GOAL's spatial
     division (unless spatial_division=False), `grid` (an int or ints: n x n cells), `boxes`
     from any detector and the tight boxes of binary `masks` (H x W arrays) covering 1 %-80 % of
-    the image. Each sentence takes its best region (or a distinct one with one_to_one)."""
+    the image. Each sentence takes its best region (or a distinct one with one_to_one). Runs
+    with more than `max_regions` regions (default 1024) or `max_sentences` sentences (512)
+    raise before anything is encoded."""
     from .model import _utf8
 
     if mode not in _REGION_MODES:
@@ -203,6 +206,10 @@ def lism(self, image, caption: str, boxes=None, masks=None, mode: str = "pooled"
         set_int(_capi.GOAL_LISM_NAIVE_SENTENCES, naive_sentences)
         set_int(_capi.GOAL_LISM_ONE_TO_ONE, one_to_one)
         set_int(_capi.GOAL_LISM_BEST_EXCLUDES_WHOLE_IMAGE, best_excludes_whole_image)
+        if max_regions is not None:
+            set_int(_capi.GOAL_LISM_MAX_REGIONS, max_regions)
+        if max_sentences is not None:
+            set_int(_capi.GOAL_LISM_MAX_SENTENCES, max_sentences)
         for n in ([grid] if isinstance(grid, int) else list(grid or [])):
             set_int(_capi.GOAL_LISM_GRID, n)
         _capi.goal_lism_options_set_double(options, _capi.GOAL_LISM_MIN_SCORE,

@@ -10,6 +10,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from . import _capi
+from ._default import default_model_path
 from ._errors import BufferTooSmallError, GoalError, InvalidArgumentError
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
@@ -91,20 +92,31 @@ def _char_offsets(text: str) -> dict[int, int]:
 
 class Model:
     """A CLIP model: a folder as Hugging Face optimum or immich lay it out, one .onnx file, or
-    the files named one by one (text_model=, vision_model=, tokenizer=, ...).
+    the files named one by one (text_model=, vision_model=, tokenizer=, ...). With none of
+    these, the default model (see goal.default_model_path()).
 
     Embeddings come back as float32 arrays, L2-normalised per row. A Model may be used from any
     number of threads at once. Use it as a context manager, or call close(), to release it early.
+
+    Limits (None keeps the library's default; what exceeds one raises before memory is taken):
+    max_image_pixels (width x height, default Pillow's decompression-bomb size 178,956,970),
+    max_text_bytes (UTF-8 bytes per text, default 1 MiB), max_tensor_elements (per tensor of a
+    run, default 2**31).
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, text_model=None, vision_model=None,
                  tokenizer=None, preprocessor_config=None, model_config=None, convention: str = "auto",
                  long_text: str = "truncate", batch_size: int = 16, threads: int = 0, fuse: bool = True,
-                 check: bool = True):
+                 check: bool = True, max_image_pixels: int | None = None, max_text_bytes: int | None = None,
+                 max_tensor_elements: int | None = None):
         if convention not in _CONVENTIONS:
             raise InvalidArgumentError(f"convention must be one of {sorted(_CONVENTIONS)}, not {convention!r}")
         if long_text not in _LONG_TEXT:
             raise InvalidArgumentError(f"long_text must be one of {sorted(_LONG_TEXT)}, not {long_text!r}")
+        given = dict(text_model=text_model, vision_model=vision_model, tokenizer=tokenizer,
+                     preprocessor_config=preprocessor_config, model_config=model_config)
+        if path is None and all(value is None for value in given.values()):
+            path = default_model_path()
         self.path = os.fspath(path) if path is not None else None
         self._handle = ctypes.c_void_p()
         options = ctypes.c_void_p()
@@ -116,8 +128,12 @@ class Model:
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_THREADS, int(threads))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_FUSE, int(fuse))
             _capi.goal_options_set_int(options, _capi.GOAL_OPTION_CHECK_MODEL, int(check))
-            given = dict(text_model=text_model, vision_model=vision_model, tokenizer=tokenizer,
-                         preprocessor_config=preprocessor_config, model_config=model_config)
+            limits = {_capi.GOAL_OPTION_MAX_IMAGE_PIXELS: max_image_pixels,
+                      _capi.GOAL_OPTION_MAX_TEXT_BYTES: max_text_bytes,
+                      _capi.GOAL_OPTION_MAX_TENSOR_ELEMENTS: max_tensor_elements}
+            for key, value in limits.items():
+                if value is not None:  # None keeps the library's default
+                    _capi.goal_options_set_int(options, key, int(value))
             for name, value in given.items():
                 if value is not None:
                     _capi.goal_options_set_string(options, _FILES[name], os.fsencode(value))

@@ -58,6 +58,17 @@ def test_corrupt_fixture():
         goal.Graph(BAD / "corrupt.onnx")
 
 
+def test_hostile_fixtures():
+    with pytest.raises(goal.InvalidModelError, match="nowhere"):
+        goal.Graph(BAD / "dangling.onnx")
+    # A 10^12-element constant is refused before anything is allocated.
+    with pytest.raises(goal.OutOfMemoryError, match="1000000000000 elements"):
+        goal.Graph(BAD / "huge_constant.onnx")
+    # Nesting beyond protobuf's limit stops the parser instead of recursing without bound.
+    with pytest.raises(goal.NotONNXError, match="nested more than 100 deep"):
+        goal.Graph(BAD / "deep.onnx")
+
+
 def test_truncated_fixture():
     with pytest.raises(goal.TruncatedModelError, match="truncated"):
         goal.Graph(BAD / "truncated.onnx")
