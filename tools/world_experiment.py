@@ -48,7 +48,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "bindings" / "python"))
+sys.path.append(str(ROOT / "bindings" / "python"))  # after PYTHONPATH, which may name another binding
 from world import ALL_KINDS, KINDS, PLACE_REGION, generate, hard_negatives  # noqa: E402
 
 MODELS = ("base", "global", "goal")
@@ -174,6 +174,15 @@ def table(results):
     return "\n".join(lines)
 
 
+def headline(r):
+    """The figures the choice of the published model rests on, equally weighted: hard-negative
+    R@1 both ways, pool R@1 both ways, and LISM localisation with goal's defaults (pooled
+    regions, standalone sentences, whole image among the candidates)."""
+    return {"hard_t2i": r["hard_negatives"]["t2i_r1"], "hard_i2t": r["hard_negatives"]["i2t_r1"],
+            "pool_t2i": r["pool"]["t2i_r1"], "pool_i2t": r["pool"]["i2t_r1"],
+            "lism": r["localisation"]["pooled/standalone"]["object"]["with_whole_image"]}
+
+
 def plot(results, path):
     import matplotlib
 
@@ -183,32 +192,41 @@ def plot(results, path):
     some = next(iter(results.values()))
     n_neg = some["hard_negatives"]["negatives"]
     n = some["pool"]["n"]
-    measures = [
-        (f"T→I R@1\nvs {n_neg} hard neg.", lambda r: r["hard_negatives"]["t2i_r1"], 1 / (n_neg + 1)),
-        (f"I→T R@1\nvs {n_neg} hard neg.", lambda r: r["hard_negatives"]["i2t_r1"], 1 / (n_neg + 1)),
-        (f"T→I R@1\npool {n}", lambda r: r["pool"]["t2i_r1"], 1 / n),
-        (f"I→T R@1\npool {n}", lambda r: r["pool"]["i2t_r1"], 1 / n),
-        ("LISM loc.\npooled", lambda r: r["localisation"]["pooled/standalone"]["object"]["with_whole_image"], 1 / 6),
-        ("LISM loc.\ncrop", lambda r: r["localisation"]["crop/standalone"]["object"]["with_whole_image"], 1 / 6),
-        ("LISM loc.\npooled, span", lambda r: r["localisation"]["pooled/span_pooled"]["object"]["with_whole_image"], 1 / 6),
+    panels = [
+        ("Retrieval and localisation", [
+            (f"T→I R@1\nvs {n_neg} hard neg.", lambda r: r["hard_negatives"]["t2i_r1"], 1 / (n_neg + 1)),
+            (f"I→T R@1\nvs {n_neg} hard neg.", lambda r: r["hard_negatives"]["i2t_r1"], 1 / (n_neg + 1)),
+            (f"T→I R@1\npool {n}", lambda r: r["pool"]["t2i_r1"], 1 / n),
+            (f"I→T R@1\npool {n}", lambda r: r["pool"]["i2t_r1"], 1 / n),
+            ("LISM loc.\npooled", lambda r: r["localisation"]["pooled/standalone"]["object"]["with_whole_image"], 1 / 6),
+            ("LISM loc.\ncrop", lambda r: r["localisation"]["crop/standalone"]["object"]["with_whole_image"], 1 / 6),
+            ("LISM loc.\npooled, span", lambda r: r["localisation"]["pooled/span_pooled"]["object"]["with_whole_image"],
+             1 / 6),
+        ]),
+        ("Own scene vs one hard negative of a kind (text→image)", [
+            (kind, lambda r, k=kind: r["hard_negatives"]["per_kind"][k]["t2i"], 0.5)
+            for kind in ALL_KINDS if kind in some["hard_negatives"]["per_kind"]
+        ]),
     ]
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.3), dpi=110, gridspec_kw={"width_ratios": [7, 4.2]})
+    colours = {"base": "#9e9e9e", "global": "#4c78a8", "goal": "#e45756", "extra": "#f2b5b4"}
     width = 0.8 / len(results)
-    colours = {"base": "#9e9e9e", "global": "#4c78a8", "goal": "#e45756"}
-    for k, (name, r) in enumerate(results.items()):
-        values = [get(r) for _, get, _ in measures]
-        xs = np.arange(len(measures)) + (k - (len(results) - 1) / 2) * width
-        ax.bar(xs, values, width, label=LABELS[name], color=colours.get(name))
-        for x, value in zip(xs, values):
-            ax.text(x, value + 0.01, f"{value:.2f}", ha="center", va="bottom", fontsize=7)
-    for i, (_, _, ch) in enumerate(measures):
-        ax.plot([i - 0.45, i + 0.45], [ch, ch], color="black", linestyle=":", linewidth=1)
-    ax.set_xticks(np.arange(len(measures)))
-    ax.set_xticklabels([m[0] for m in measures], fontsize=8)
-    ax.set_ylim(0, 1.08)
-    ax.set_ylabel("accuracy / recall")
-    ax.set_title("Synthetic world, held-out scenes, through goal on the ONNX exports (dotted: chance)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper right")
+    for ax, (title, measures) in zip(axes, panels):
+        for k, (name, r) in enumerate(results.items()):
+            values = [get(r) for _, get, _ in measures]
+            xs = np.arange(len(measures)) + (k - (len(results) - 1) / 2) * width
+            ax.bar(xs, values, width, label=LABELS[name], color=colours.get(name, colours["extra"]))
+            for x, value in zip(xs, values):
+                ax.text(x, value + 0.01, f"{value:.2f}", ha="center", va="bottom", fontsize=6.5)
+        for i, (_, _, ch) in enumerate(measures):
+            ax.plot([i - 0.45, i + 0.45], [ch, ch], color="black", linestyle=":", linewidth=1)
+        ax.set_xticks(np.arange(len(measures)))
+        ax.set_xticklabels([m[0] for m in measures], fontsize=8)
+        ax.set_ylim(0, 1.1)
+        ax.set_title(title, fontsize=9)
+    axes[0].set_ylabel("accuracy / recall (dotted: chance)")
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("Synthetic world, held-out scenes, measured through goal on the ONNX exports", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
 
@@ -222,6 +240,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1000, help="held-out scene seed (the pool uses seed + 1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=FOLDER",
+                        help="also measure this model folder (an ablation), reported under NAME")
     args = parser.parse_args()
 
     scenes = generate(args.seed, args.scenes)
@@ -234,17 +254,37 @@ def main():
             continue
         print(f"measuring {name} ({folder}) ...", flush=True)
         results[name] = measure(folder, args, scenes, pool)
+    for item in args.extra:
+        name, _, folder = item.partition("=")
+        if not folder:
+            raise SystemExit(f"--extra wants NAME=FOLDER, not {item!r}")
+        print(f"measuring {name} ({folder}) ...", flush=True)
+        LABELS.setdefault(name, name)
+        results[name] = measure(Path(folder), args, scenes, pool)
     if not results:
         raise SystemExit(f"no model folders under {args.models}; run tools/train_tiny_clip.py first")
     log_path = args.models / "train_log.json"
     report = {"settings": {"scenes": args.scenes, "pool": args.pool, "negatives": args.negatives,
-                           "seed": args.seed, "pool_seed": args.seed + 1, "models": str(args.models)},
+                           "seed": args.seed, "pool_seed": args.seed + 1, "models": str(args.models),
+                       "extra": args.extra},
               "training": json.loads(log_path.read_text()) if log_path.exists() else None,
               "results": results}
+    scores = {name: headline(r) for name, r in results.items()}
+    for name in scores:
+        scores[name]["mean"] = float(np.mean(list(scores[name].values())))
+    fine_tunes = [name for name in ("global", "goal") if name in scores]
+    better = max(fine_tunes, key=lambda name: scores[name]["mean"]) if fine_tunes else None
+    report["headline"] = scores
+    report["better_fine_tune"] = better
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "experiment.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(results, args.out / "experiment.png")
     print(table(results))
+    print("\nheadline (mean of hard-negative R@1 both ways, pool R@1 both ways, LISM localisation):")
+    for name, figures in scores.items():
+        print(f"  {LABELS[name]}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    if better:
+        print(f"better fine-tune: {better}")
     print(f"\nwrote {args.out / 'experiment.json'} and {args.out / 'experiment.png'}")
 
 
