@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The README's first command: set everything up, then run the demo on the default model.
-# Until the trained default model lands, the demo uses the tiny random-weight model folders in
-# fixtures/folders: the numbers show the machinery (tokens, embeddings, similarities), not meaning.
+# The README's first command: set everything up, then run the demo on the default model
+# (models/goal-tiny, a tiny CLIP trained on a synthetic world of shapes; see its README), then the
+# C and Python encoding examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+echo
+echo "== the default model on scenes it never saw (examples/python/world_demo.py)"
+.venv/bin/python examples/python/world_demo.py --out demo-out
 echo
 echo "== goal info: what a model folder holds"
 .venv/bin/goal info fixtures/folders/hf_248_dynamo
