@@ -208,7 +208,7 @@ def plot(results, path):
             for kind in ALL_KINDS if kind in some["hard_negatives"]["per_kind"]
         ]),
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.3), dpi=110, gridspec_kw={"width_ratios": [7, 4.2]})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), dpi=110, gridspec_kw={"width_ratios": [7, 4.2]})
     colours = {"base": "#9e9e9e", "global": "#4c78a8", "goal": "#e45756", "extra": "#f2b5b4"}
     width = 0.8 / len(results)
     for ax, (title, measures) in zip(axes, panels):
@@ -217,7 +217,8 @@ def plot(results, path):
             xs = np.arange(len(measures)) + (k - (len(results) - 1) / 2) * width
             ax.bar(xs, values, width, label=LABELS[name], color=colours.get(name, colours["extra"]))
             for x, value in zip(xs, values):
-                ax.text(x, value + 0.01, f"{value:.2f}", ha="center", va="bottom", fontsize=6.5)
+                ax.text(x, value + 0.01, f"{value:.2f}", ha="center", va="bottom", rotation=90,
+                        fontsize=6.5)
         for i, (_, _, ch) in enumerate(measures):
             ax.plot([i - 0.45, i + 0.45], [ch, ch], color="black", linestyle=":", linewidth=1)
         ax.set_xticks(np.arange(len(measures)))
@@ -225,9 +226,10 @@ def plot(results, path):
         ax.set_ylim(0, 1.1)
         ax.set_title(title, fontsize=9)
     axes[0].set_ylabel("accuracy / recall (dotted: chance)")
-    axes[0].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle("Synthetic world, held-out scenes, measured through goal on the ONNX exports", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path)
 
 
@@ -242,7 +244,17 @@ def main():
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=FOLDER",
                         help="also measure this model folder (an ablation), reported under NAME")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="redraw experiment.png (and reprint the table) from --out's experiment.json")
     args = parser.parse_args()
+
+    if args.plot_only:
+        results = json.loads((args.out / "experiment.json").read_text())["results"]
+        for name in results:
+            LABELS.setdefault(name, name)
+        plot(results, args.out / "experiment.png")
+        print(table(results))
+        return
 
     scenes = generate(args.seed, args.scenes)
     pool = generate(args.seed + 1, args.pool)
