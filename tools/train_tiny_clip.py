@@ -46,8 +46,8 @@ export is checked against PyTorch with onnxruntime (max abs difference <= 1e-4),
 (GOAL_LIBRARY set) against onnxruntime (cosine > 0.9999).
 
 Usage:
-  python3 tools/train_tiny_clip.py                       # all stages: ~40 min on 2 shared,
-                                                         # busy cores; about 20 min of CPU time
+  python3 tools/train_tiny_clip.py                       # all stages: ~26 min of CPU time
+                                                         # (~40 min wall clock on 2 busy cores)
   python3 tools/train_tiny_clip.py --stages base         # one stage (the others load the
   python3 tools/train_tiny_clip.py --stages global,goal  #   checkpoints from --work)
   python3 tools/train_tiny_clip.py --stages export --publish goal   # only export + publish

@@ -8,17 +8,27 @@ circle is above the green square."), an optional count sentence and a sentence a
 background. Each object sentence knows the box of its object, so region-sentence matching
 (LISM / FLISM) has a ground truth: the place that holds the object.
 
-Everything is deterministic: scene `index` of `seed` is the same whatever `n` is asked for, on
-any machine (numpy's PCG64 seeded with [seed, index], PIL drawing, no fonts).
+Everything is deterministic: scene `index` of `seed` is the same whatever `n` is asked for
+(numpy's PCG64 seeded with [seed, index]; captions and boxes are exact everywhere, pixels are
+Pillow's polygon drawing, no fonts). goal-tiny was trained on seeds 1 and 2 and validated on
+999; tools/world_experiment.py tests on 1000 and 1001: tests and demos should use other seeds.
 
-API (import with `tools/` on sys.path: ``from world import scenes``, or ``from world import
-generate``):
+API (with `tools/` on sys.path, ``from world import generate, ...``; from the repository root,
+``from tools.world import generate, ...``):
 
-    generate(seed, n, size=96) -> list[Scene]       scenes 0..n-1 of `seed`
+    generate(seed, n, size=96, start=0) -> list[Scene]
+                                                    scenes start..start+n-1 of `seed`, each
+                                                    size x size px (goal-tiny sees 64 px after
+                                                    CLIP's resize; 96 is what it trained on)
     make_scene(seed, index, size=96) -> Scene       one of them
     hard_negatives(scene, n, seed=0, kinds=KINDS) -> list[Scene]
-                                                    n copies of the scene with one thing
-                                                    changed (scene.change says what)
+                                                    n distinct copies of the scene with one
+                                                    thing changed each (scene.change says
+                                                    what); kinds are used in turn, a kind that
+                                                    cannot apply is skipped; RuntimeError if n
+                                                    distinct ones cannot be made (e.g. "swap"
+                                                    with one object), ValueError for an
+                                                    unknown kind
     scene.negatives(n, seed=0, kinds=KINDS)         the same, as a method
     spatial_regions(size) -> list[box]              FLISM's proposals in goal's order: whole
                                                     image, top-left, top-right, bottom-left,
