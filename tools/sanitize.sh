@@ -88,7 +88,7 @@ for check in "${CHECKS[@]}"; do
         # programs link libdispatch too, which the interceptors in the TSan runtime refer to.
         timed "tsan: build" build_sanitized "$ROOT/.build-tsan" thread debug
         swiftlib="$BIN/../lib/swift/linux"
-        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/Tests/tsan.supp" \
             timed "tsan: C tests" c_tests "$ROOT/.build-tsan/debug" .build-tsan/ctest \
             "-g -fsanitize=thread -fuse-ld=lld -L$swiftlib -ldispatch -lBlocksRuntime -Wl,-rpath,$swiftlib"
         ;;
@@ -115,7 +115,8 @@ for check in "${CHECKS[@]}"; do
             swift test --sanitize=address --scratch-path "$ROOT/.build-swift-asan"
         ;;
     swift-tsan)
-        timed "swift-tsan: swift test --sanitize=thread" \
+        TSAN_OPTIONS="halt_on_error=1:suppressions=$ROOT/Tests/tsan.supp" \
+            timed "swift-tsan: swift test --sanitize=thread" \
             swift test --sanitize=thread --scratch-path "$ROOT/.build-swift-tsan"
         ;;
     python-asan)
