@@ -46,7 +46,7 @@ import numpy as np
 from . import __version__, library_version
 from ._errors import GoalError
 from ._progress import Progress
-from .cli import InputError, _count, check_output, open_model, renumbered, write_atomically
+from .cli import InputError, _count, check_output, encode_in_chunks, open_model, write_atomically
 from .retrieval import (DEFAULT_KS, METHODS, Dataset, DatasetError, LocalMethod, clipped_ks, load_dataset,
                         local_method, recalls, reranked_ranks, top_candidates, true_ranks)
 
@@ -191,20 +191,6 @@ def _shown(args, total: int) -> bool:
     return not args.quiet and (args.progress or sys.stderr.isatty()) and total > 1
 
 
-def encode_all(encode, items: list, args, label: str) -> np.ndarray:
-    size = args.batch_size
-    parts = []
-    with Progress(len(items), label, enabled=_shown(args, len(items) // size + 1)) as bar:
-        for start in range(0, len(items), size):
-            chunk = items[start:start + size]
-            try:
-                parts.append(encode(chunk))
-            except GoalError as error:
-                raise renumbered(error, start) from None
-            bar.update(len(chunk))
-    return np.concatenate(parts)
-
-
 def global_embeddings(model, dataset: Dataset, cache: Cache, args, timings: dict) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for name, items, encode in (("texts", dataset.captions, model.encode_text),
@@ -214,7 +200,7 @@ def global_embeddings(model, dataset: Dataset, cache: Cache, args, timings: dict
         if array is not None and array.shape == (len(items), model.info.dim):
             cache.used[name] = "cached"
         else:
-            array = encode_all(encode, items, args, name)
+            array = encode_in_chunks(encode, items, args, name)
             cache.save(name, array)
             cache.used[name] = "computed"
         timings[f"{name}_seconds"] = time.perf_counter() - start

@@ -8,14 +8,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import goal
-from conftest import FIXTURES, REPO
+from cli_run import failed, run, succeeded
+from conftest import FIXTURES
 from goal._progress import Progress, format_duration
 
 FOLDERS = ["hf_ts", "hf_248_dynamo", "openclip_immich"]
@@ -31,29 +30,6 @@ def folder(name) -> str:
 def captions() -> list:
     # Four captions of growing length; the last is 114 tokens, too long for a 77-token context.
     return [str(c) for c in np.load(FIXTURES / "folders" / "hf_ts" / "reference.npz")["captions"]]
-
-
-def run(*args, stdin: bytes = b"", cwd=None) -> subprocess.CompletedProcess:
-    """`python -m goal ARGS` with this tree's package and library, as conftest sets them up here."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "bindings" / "python"), env.get("PYTHONPATH")]))
-    if "GOAL_LIBRARY" in os.environ:
-        env["GOAL_LIBRARY"] = os.path.abspath(os.environ["GOAL_LIBRARY"])
-    return subprocess.run([sys.executable, "-m", "goal", *map(str, args)], input=stdin, capture_output=True,
-                          env=env, cwd=cwd, timeout=120)
-
-
-def succeeded(result) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, result.stderr.decode()
-    return result
-
-
-def failed(result, status=1) -> str:
-    """The one-line error, after checking the status and that no traceback was printed."""
-    stderr = result.stderr.decode()
-    assert result.returncode == status, stderr
-    assert "Traceback" not in stderr
-    return stderr
 
 
 def saved(path) -> np.ndarray:

@@ -8,44 +8,18 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
 import goal
-from conftest import FIXTURES, REPO
+from cli_run import failed, run, succeeded
+from conftest import FIXTURES
 
 MODEL = str(FIXTURES / "folders" / "hf_ts")
 IMAGES = FIXTURES / "images"
 CAPTION = "A cat lies on a rug. The rug is red and old. Behind it, a wall."
-
-
-def run(*args, cwd=None, wait=True):
-    """`python -m goal ARGS` with this tree's package and library (see test_cli.py)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "bindings" / "python"), env.get("PYTHONPATH")]))
-    if "GOAL_LIBRARY" in os.environ:
-        env["GOAL_LIBRARY"] = os.path.abspath(os.environ["GOAL_LIBRARY"])
-    command = [sys.executable, "-m", "goal", *map(str, args)]
-    if not wait:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
-    return subprocess.run(command, capture_output=True, env=env, cwd=cwd, timeout=120)
-
-
-def succeeded(result):
-    assert result.returncode == 0, result.stderr.decode()
-    assert "Traceback" not in result.stderr.decode()
-    return result
-
-
-def failed(result, status=1) -> str:
-    stderr = result.stderr.decode()
-    assert result.returncode == status, stderr
-    assert "Traceback" not in stderr
-    return stderr
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ import pytest
 from PIL import Image
 
 import goal
+from cli_run import failed, run, succeeded
 from conftest import FIXTURES, REPO
 from goal import collection
-from goal.retrieval import recalls, true_ranks
+from goal.retrieval import recalls
 
 MODEL = str(FIXTURES / "folders" / "hf_248_dynamo")
 OTHER_MODEL = str(FIXTURES / "folders" / "hf_ts")
@@ -27,31 +28,6 @@ IMAGES = FIXTURES / "images"
 
 sys.path.insert(0, str(REPO / "tools"))
 from world import scenes  # noqa: E402
-
-
-def run(*args, env=None, cwd=None):
-    """`python -m goal ARGS` with this tree's package and library (see test_cli.py)."""
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "bindings" / "python"),
-                                                              environment.get("PYTHONPATH")]))
-    if "GOAL_LIBRARY" in os.environ:
-        environment["GOAL_LIBRARY"] = os.path.abspath(os.environ["GOAL_LIBRARY"])
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "goal", *map(str, args)], capture_output=True, env=environment,
-                          cwd=cwd, timeout=300)
-
-
-def succeeded(result):
-    assert result.returncode == 0, result.stderr.decode()
-    assert "Traceback" not in result.stderr.decode()
-    return result
-
-
-def failed(result, status=1) -> str:
-    stderr = result.stderr.decode()
-    assert result.returncode == status, stderr
-    assert "Traceback" not in stderr
-    return stderr
 
 
 @pytest.fixture(scope="module")

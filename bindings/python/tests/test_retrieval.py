@@ -3,7 +3,6 @@ scores against the library's own (late interaction, LISM), and goal.rerank."""
 
 import argparse
 import json
-import shutil
 
 import numpy as np
 import pytest
