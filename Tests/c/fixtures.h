@@ -3,6 +3,7 @@
 #define GOAL_TEST_FIXTURES_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static char fixtures[4096];
 
@@ -13,6 +14,25 @@ static const char *fixture(const char *relative) {
     char *path = paths[next++ % 4];
     snprintf(path, sizeof paths[0], "%s/%s", fixtures, relative);
     return path;
+}
+
+/* A whole file in a malloc'd buffer, or NULL (size 0) if it cannot be read whole. */
+static inline unsigned char *read_file(const char *path, size_t *size) {
+    FILE *file = fopen(path, "rb");
+    unsigned char *data = NULL;
+    long length = 0;
+    *size = 0;
+    if (!file) return NULL;
+    if (fseek(file, 0, SEEK_END) == 0 && (length = ftell(file)) > 0 && fseek(file, 0, SEEK_SET) == 0)
+        data = malloc((size_t)length);
+    if (data && fread(data, 1, (size_t)length, file) == (size_t)length) {
+        *size = (size_t)length;
+    } else {
+        free(data);
+        data = NULL;
+    }
+    fclose(file);
+    return data;
 }
 
 #endif

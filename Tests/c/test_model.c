@@ -69,20 +69,6 @@ static int unit_rows(const float *rows, size_t count) {
     return 1;
 }
 
-/* A whole file in a malloc'd buffer (NULL if unreadable). */
-static unsigned char *read_file(const char *path, size_t *size) {
-    FILE *file = fopen(path, "rb");
-    unsigned char *data = NULL;
-    long length;
-    *size = 0;
-    if (!file) return NULL;
-    if (fseek(file, 0, SEEK_END) == 0 && (length = ftell(file)) > 0 && fseek(file, 0, SEEK_SET) == 0 &&
-        (data = malloc((size_t)length)) != NULL && fread(data, 1, (size_t)length, file) == (size_t)length)
-        *size = (size_t)length;
-    fclose(file);
-    return data;
-}
-
 static goal_model *open_folder(const char *name, const goal_options *options) {
     goal_model *model = NULL;
     char relative[256];

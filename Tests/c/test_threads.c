@@ -84,22 +84,6 @@ static void *worker(void *arg) {
     return mismatches;
 }
 
-static unsigned char *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = n > 0 ? malloc((size_t)n) : NULL;
-    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *size = data ? (size_t)n : 0;
-    return data;
-}
-
 static void shared_model_from_eight_threads(void) {
     CHECK_STATUS(goal_model_open(fixture("folders/hf_ts"), NULL, &model), GOAL_OK);
     int64_t d = 0;
