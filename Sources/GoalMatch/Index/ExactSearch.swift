@@ -45,6 +45,13 @@ enum ExactSearch {
     /// The dot product in double precision, in a fixed order, rounded to float.
     @inline(__always)
     static func exactScore(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Float {
+        Float(doubleDot(a, b, dim: dim))
+    }
+
+    /// The dot product summed in double precision in four lanes, in a fixed order: the same
+    /// inputs give the same bits whatever thread or batch computes them.
+    @inline(__always)
+    static func doubleDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Double {
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
         var i = 0
         while i + 4 <= dim {
@@ -58,7 +65,7 @@ enum ExactSearch {
             s0 += Double(a[i]) * Double(b[i])
             i += 1
         }
-        return Float((s0 + s1) + (s2 + s3))
+        return (s0 + s1) + (s2 + s3)
     }
 
     /// The results of `queryCount` unit queries against `count` unit rows: per query

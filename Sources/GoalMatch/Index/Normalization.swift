@@ -9,20 +9,7 @@ enum Normalization {
             let row = values + r * dim
             // The sum of squares in double precision: it neither overflows for the largest floats
             // nor underflows for the smallest, so it is finite exactly when every value is.
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            var i = 0
-            while i + 4 <= dim {
-                s0 += Double(row[i]) * Double(row[i])
-                s1 += Double(row[i + 1]) * Double(row[i + 1])
-                s2 += Double(row[i + 2]) * Double(row[i + 2])
-                s3 += Double(row[i + 3]) * Double(row[i + 3])
-                i += 4
-            }
-            while i < dim {
-                s0 += Double(row[i]) * Double(row[i])
-                i += 1
-            }
-            let sum = (s0 + s1) + (s2 + s3)
+            let sum = ExactSearch.doubleDot(row, row, dim: dim)
             guard sum.isFinite else {
                 let at = (0..<dim).first { !row[$0].isFinite } ?? 0
                 throw GoalError(.invalidArgument, "\(what) \(r) has \(row[at].isNaN ? "a NaN" : "an infinite value") at position \(at)")
