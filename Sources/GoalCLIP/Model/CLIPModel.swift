@@ -377,11 +377,6 @@ public struct ImageTokens: Sendable {
 package struct ImageDecoding: Sendable {
     package var alpha: AlphaHandling
     package var pixelLimit: Int
-
-    package init(alpha: AlphaHandling, pixelLimit: Int) {
-        self.alpha = alpha
-        self.pixelLimit = pixelLimit
-    }
 }
 
 /// An image to encode: a file, encoded bytes in memory, or decoded pixels (whose alpha, if they

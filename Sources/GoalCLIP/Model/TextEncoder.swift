@@ -94,17 +94,19 @@ final class TextEncoder: Sendable {
     }
 
     /// How many positions a batch whose longest sequence has `longest` tokens is run on.
-    func runWidth(longest: Int) -> Int {
-        guard fixedLength else { return max(1, longest) }
+    func runWidth(longest: Int) -> Int { runner(longest: longest).width }
+
+    /// The width a batch runs at, and the shortened engine that runs it (nil: the tower's own).
+    private func runner(longest: Int) -> (width: Int, engine: Engine?) {
+        guard fixedLength else { return (max(1, longest), nil) }
         let width = (max(1, longest) + Self.widthStep - 1) / Self.widthStep * Self.widthStep
-        guard shortens, width < contextLength, shortenedEngine(width: width) != nil else { return contextLength }
-        return width
+        guard shortens, width < contextLength, let engine = shortenedEngine(width: width) else { return (contextLength, nil) }
+        return (width, engine)
     }
 
     private func prepared(_ sequences: [[Int32]]) throws(GoalError) -> ([String: Feed], Engine?) {
-        let width = runWidth(longest: sequences.map(\.count).max() ?? 1)
-        let runner = width < contextLength && fixedLength ? shortenedEngine(width: width) : nil
-        return (try feeds(sequences, width: width), runner)
+        let (width, engine) = runner(longest: sequences.map(\.count).max() ?? 1)
+        return (try feeds(sequences, width: width), engine)
     }
 
     /// The shortened engine for `width`, made and checked on first use.
