@@ -2,8 +2,8 @@
 # The README's second command, and what CI runs: set up, then every test — Swift, C, Python —
 # then a short fuzzing pass over the C ABI (which also replays every committed crash input).
 # GOAL_FUZZ_SECONDS sets the seconds per fuzzer (default 20; 0 replays the regressions only).
-# GOAL_SANITIZE, when set, names the tools/sanitize.sh checks to run at the end (CI sets it in
-# .ci/run); see docs/SAFETY.md.
+# GOAL_SANITIZE names the tools/sanitize.sh checks run at the end: by default the C tests under
+# AddressSanitizer on the fuzzing build and under valgrind (docs/SAFETY.md); "" skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -20,7 +20,8 @@ echo "== Python tests"
 echo "== Fuzzing (tools/fuzz.sh ${GOAL_FUZZ_SECONDS:-20})"
 bash tools/fuzz.sh "${GOAL_FUZZ_SECONDS:-20}"
 
-if [ -n "${GOAL_SANITIZE:-}" ]; then
+GOAL_SANITIZE="${GOAL_SANITIZE-asan-quick valgrind}"
+if [ -n "$GOAL_SANITIZE" ]; then
     echo "== Sanitizers (tools/sanitize.sh $GOAL_SANITIZE)"
     # shellcheck disable=SC2086 # a list of check names
     bash tools/sanitize.sh $GOAL_SANITIZE
