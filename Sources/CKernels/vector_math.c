@@ -1,7 +1,7 @@
 #include "vector_math.h"
+#include "cpu_features.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -50,23 +50,6 @@ static inline __attribute__((always_inline)) float exp_one(float x) {
     void goal_##name(const float *x, float *y, size_t n) {                                 \
         if (has_avx2_fma()) name##_avx2(x, y, n); else name##_base(x, y, n);               \
     }
-
-static int has_avx2_fma(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    // Atomic: kernels run on many threads at once, and the first calls race to fill it in
-    // (ThreadSanitizer reported the plain int). Every thread computes the same value.
-    static _Atomic int known = -1;
-    int value = atomic_load_explicit(&known, memory_order_relaxed);
-    if (value < 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        atomic_store_explicit(&known, value, memory_order_relaxed);
-    }
-    return value;
-#else
-    return 0;
-#endif
-}
 
 KERNEL(vexp, exp_one(v))
 KERNEL(vsigmoid, 1.0f / (1.0f + exp_one(-v)))

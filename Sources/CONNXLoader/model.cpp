@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <climits>
@@ -322,6 +323,33 @@ size_t ox_model_node_count(const ox_model *m) { return m->declared_nodes; }
 size_t ox_model_initializer_count(const ox_model *m) { return m->graph->initializer_count; }
 const ox_tensor *ox_model_initializers(const ox_model *m) { return m->graph->initializers; }
 const ox_graph *ox_model_graph(const ox_model *m) { return m->graph; }
+
+int ox_model_release_data(ox_model *m, const void *data) {
+    if (!m || !m->graph || !data) return 0;
+    // The views are the loader's own; only their const-ness as seen by callers is in the way.
+    ox_tensor *views = const_cast<ox_tensor *>(m->graph->initializers);
+    for (size_t i = 0; i < m->graph->initializer_count; i++) {
+        ox_tensor &view = views[i];
+        if (view.data != data || view.byte_size == 0) continue;
+        if (view.is_external) {
+            // Whole pages inside the payload only: the pages at either end may hold neighbours.
+            const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+            uintptr_t start = ((uintptr_t)data + page - 1) / page * page;
+            uintptr_t end = ((uintptr_t)data + view.byte_size) / page * page;
+            if (end <= start) return 0;
+            return madvise((void *)start, end - start, MADV_DONTNEED) == 0 ? 1 : 0;
+        }
+        for (auto &tensor : *m->proto.mutable_graph()->mutable_initializer()) {
+            if (!tensor.has_raw_data() || tensor.raw_data().data() != data) continue;
+            std::string().swap(*tensor.mutable_raw_data());
+            view.data = nullptr;
+            view.byte_size = 0;
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
 size_t ox_model_diagnostic_count(const ox_model *m) { return m->diagnostics.size(); }
 const char *ox_model_diagnostic(const ox_model *m, size_t i) { return m->diagnostics[i].c_str(); }
 

@@ -49,4 +49,21 @@ private func opTypes(_ name: String, fuse: Bool, trustInferredShapes: Bool = fal
         let folded = try opTypes("hf_text_ts", fuse: false)
         #expect(folded["Constant"] == nil)
     }
+
+    @Test func productWeightsArePackedAndReadBackExactly() throws {
+        let path = "\(fixtures)/hf_text_ts/model.onnx"
+        var plainOptions = EngineOptions()
+        plainOptions.fuse = false
+        let engine = try Engine(model: try ModelFile(path: path))
+        let plain = try Engine(model: try ModelFile(path: path), options: plainOptions)
+        let packed = engine.graph.constants.filter { $0.value.layout != .rowMajor }.keys.sorted()
+        #expect(packed.count >= 2 * 6)  // q, k, v, out, fc1, fc2 in each of 2 layers
+        for name in packed {
+            // Asked for as a value, a packed weight comes back as the file has it.
+            let value = try engine.run([:], outputs: [name])[0]
+            let original = try #require(plain.constant(name))
+            #expect(value.layout == .rowMajor && value.shape == original.shape)
+            #expect(Array(value.floats) == Array(original.floats), "\(name)")
+        }
+    }
 }

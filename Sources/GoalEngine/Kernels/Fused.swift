@@ -6,10 +6,16 @@
 struct LinearKernel: Kernel {
     let label: String
     init(_ node: Node) { label = node.label }
+    var readsPackedWeights: Bool { true }
 
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
-        let x = try inputs.required(0, label), w = try inputs.required(1, label), b = try inputs.required(2, label)
+        let x = try PackedMatrix.rowMajor(try inputs.required(0, label)), b = try PackedMatrix.rowMajor(try inputs.required(2, label))
+        let given = try inputs.required(1, label)
         try requireDType(x, [.float32], label, "X")
+        if given.layout == .panels(transposed: false) {
+            return [try packedProduct(x, given, bias: b, context, label)]
+        }
+        let w = try PackedMatrix.rowMajor(given)
         let k = w.shape[0], n = w.shape[1]
         guard x.rank >= 1, x.shape[x.rank - 1] == k else {
             throw GoalError(.invalidArgument, "\(label): MatMul of shapes \(x.shape) and \(w.shape): inner sizes differ")

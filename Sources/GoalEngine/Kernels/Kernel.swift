@@ -3,6 +3,24 @@
 protocol Kernel: Sendable {
     /// inputs[i] is nil for an omitted optional input.
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor]
+    /// Whether `run` takes packed weight matrices (`Tensor.Layout.panels`) as they are.
+    var readsPackedWeights: Bool { get }
+}
+
+extension Kernel {
+    var readsPackedWeights: Bool { false }
+
+    /// Runs the kernel; a packed weight reaches it in row-major order unless it reads packed
+    /// weights itself. (Packing picks weights read only by products, so the copy is for values a
+    /// caller asks for, such as the weight itself, and for graphs changed after packing.)
+    func evaluate(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
+        guard !readsPackedWeights, inputs.contains(where: { $0.map { $0.layout != .rowMajor } ?? false }) else {
+            return try run(inputs, context)
+        }
+        var plain: [Tensor?] = []
+        for input in inputs { plain.append(try input.map { t throws(GoalError) in try PackedMatrix.rowMajor(t) }) }
+        return try run(plain, context)
+    }
 }
 
 /// Makes a kernel for a node, or throws if its attributes are unusable.

@@ -3,13 +3,33 @@
 struct MatMulKernel: Kernel {
     let label: String
     init(_ node: Node) { label = node.label }
+    var readsPackedWeights: Bool { true }
 
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
-        let a0 = try inputs.required(0, label), b0 = try inputs.required(1, label)
+        let a0 = try PackedMatrix.rowMajor(try inputs.required(0, label)), b0 = try inputs.required(1, label)
         try requireDType(a0, [.float32], label, "A")
         try requireDType(b0, [.float32], label, "B")
-        return [try matmul(a0, b0, context, label)]
+        if b0.layout == .panels(transposed: false) {
+            return [try packedProduct(a0, b0, bias: nil, context, label)]
+        }
+        return [try matmul(a0, try PackedMatrix.rowMajor(b0), context, label)]
     }
+}
+
+/// x · W (+ bias) for x [..., K] (or [K]) and a weight W packed as K×N: every row of x in one
+/// product. The result is [..., N] (or [N]).
+func packedProduct(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ context: ExecutionContext,
+                   _ label: String) throws(GoalError) -> Tensor {
+    guard let (k, n) = PackedMatrix.sizes(w) else { throw GoalError(.internal, "\(label): the weight is not packed") }
+    guard x.rank >= 1, x.shape[x.rank - 1] == k else {
+        throw GoalError(.invalidArgument, "\(label): MatMul of shapes \(x.shape) and \(w.shape): inner sizes \(x.shape.last ?? 0) and \(k) differ")
+    }
+    let rows = x.shape.dropLast().reduce(1, *)
+    let y = try context.tensor(.float32, Array(x.shape.dropLast()) + [n])
+    try PackedMatrix.product(m: rows, a: x.floats.baseAddress!, lda: k, w: w,
+                             bias: bias.map { UnsafePointer($0.floats.baseAddress!) }, accumulate: false,
+                             c: y.floats.baseAddress!, ldc: n, threads: context.threads, label)
+    return y
 }
 
 /// NumPy matmul: 1-D operands are promoted to matrices (and the added axis removed after),
@@ -81,6 +101,7 @@ struct GemmKernel: Kernel {
     let label: String
     let transA: Bool, transB: Bool
     let alpha: Float, beta: Float
+    var readsPackedWeights: Bool { true }
 
     init(_ node: Node) throws(GoalError) {
         label = node.label
@@ -91,7 +112,10 @@ struct GemmKernel: Kernel {
     }
 
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
-        let a = try inputs.required(0, label), b = try inputs.required(1, label)
+        let a = try PackedMatrix.rowMajor(try inputs.required(0, label)), given = try inputs.required(1, label)
+        // The packed path takes B packed the way this node reads it, and the common alpha of 1.
+        let packed = given.layout == .panels(transposed: transB) && !transA && alpha == 1
+        let b = packed ? given : try PackedMatrix.rowMajor(given)
         try requireDType(a, [.float32], label, "A")
         try requireDType(b, [.float32], label, "B")
         guard a.rank == 2, b.rank == 2 else {
@@ -115,6 +139,11 @@ struct GemmKernel: Kernel {
                 for i in 0..<len { py[start + i] = scale * pc[o[0] + i * sc] }
             }
             betaForBLAS = 1
+        }
+        if packed {
+            try PackedMatrix.product(m: m, a: a.floats.baseAddress!, lda: k, w: b, bias: nil, accumulate: betaForBLAS == 1,
+                                     c: y.floats.baseAddress!, ldc: n, threads: context.threads, label)
+            return [y]
         }
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                    a: a.floats.baseAddress!, lda: a.shape[1], b: b.floats.baseAddress!, ldb: b.shape[1],

@@ -86,6 +86,14 @@ public final class ModelFile: @unchecked Sendable {
 
     deinit { ox_model_free(handle) }
 
+    /// Gives back the memory of the initializer whose payload starts at `data`, which no one
+    /// will read again (its values now live elsewhere, such as a packed copy); see
+    /// `ox_model_release_data`. Returns whether memory was given back.
+    @discardableResult
+    func releasePayload(at data: UnsafeRawPointer) -> Bool {
+        ox_model_release_data(handle, data) == 1
+    }
+
     /// The loader's view of the graph to execute; valid while this object lives.
     var graphView: UnsafePointer<ox_graph> { ox_model_graph(handle) }
 

@@ -31,7 +31,7 @@ enum ConstantFolding {
             }
             let kernel = try Operators.kernel(for: node)
             let values: [Tensor?] = node.inputs.map { $0.isEmpty ? nil : graph.constants[$0] }
-            let results = try kernel.run(values, context)
+            let results = try kernel.evaluate(values, context)
             if results.contains(where: { $0.count > maximumFoldedElements }) {
                 kept.append(node)
                 continue

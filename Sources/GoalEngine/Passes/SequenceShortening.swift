@@ -15,7 +15,8 @@ enum SequenceShortening {
             dims.map { $0 == .fixed(n) ? .fixed(Int64(length)) : $0 }
         }
         graph.valueShapes = graph.valueShapes.mapValues(shortened)
-        for (name, tensor) in graph.constants {
+        // Packed weights are matrices of the model's widths, never of its sequence length.
+        for (name, tensor) in graph.constants where tensor.layout == .rowMajor {
             if tensor.shape.contains(full) {
                 graph.constants[name] = try prefix(of: tensor, axesOf: full, length: length)
             } else if tensor.dtype == .int64, tensor.rank <= 1, tensor.ints.contains(n) {

@@ -5,8 +5,9 @@ import Synchronization
 public struct EngineOptions: Sendable, Equatable {
     /// Threads for one run, shared by BLAS and every kernel; 0 means one per core.
     public var threads = 0
-    /// Replace op patterns by fused kernels (MatMul + bias, GELU, ...). Off runs every node as
-    /// the file has it, which tests compare against.
+    /// Replace op patterns by fused kernels (MatMul + bias, GELU, ...) and pack weight matrices
+    /// for products once. Off runs every node as the file has it, on row-major weights through
+    /// BLAS, which tests compare against.
     public var fuse = true
     /// The most elements one tensor may have; a larger one, computed from the model's shapes or
     /// the inputs, fails the run with `.outOfMemory` before memory is asked for.
@@ -48,6 +49,8 @@ public final class Engine: @unchecked Sendable {
     private let plain: Program?
     private let pools = Mutex<[BufferPool]>([])
 
+    /// Prepares `model` to run. The engine takes over the file's weights: a packed weight's bytes
+    /// in the file are given back (see `WeightPacking`), so one `ModelFile` serves one engine.
     public convenience init(model: ModelFile, options: EngineOptions = EngineOptions()) throws(GoalError) {
         BLAS.configure()
         let graph = try GraphIR(model: model)
@@ -56,6 +59,13 @@ public final class Engine: @unchecked Sendable {
         let opset = model.opsets.first { $0.domain == "ai.onnx" }?.version ?? 0
         let trust = opset <= ModelFile.libonnxLimits.opset
         try ConstantFolding.run(graph, trustInferredShapes: trust, maxElements: options.maxTensorElements)
+        if options.fuse {
+            // The file's bytes of a packed weight are never read again: without giving them back
+            // the process would hold every weight twice.
+            try WeightPacking.run(graph, threads: Engine.threads(options)) { original in
+                if !original.storage.isOwned { model.releasePayload(at: original.storage.base) }
+            }
+        }
         try self.init(model: model, folded: graph, inputs: model.inputs, options: options, trustInferredShapes: trust)
     }
 
@@ -65,8 +75,7 @@ public final class Engine: @unchecked Sendable {
         self.inputs = inputs
         self.options = options
         self.trustInferredShapes = trustInferredShapes
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        threads = options.threads > 0 ? options.threads : cores
+        threads = Engine.threads(options)
         folded = graph.nodes
         let unfused = try Program(graph.nodes, graphInputs: graph.inputs)
         if options.fuse {
@@ -108,6 +117,11 @@ public final class Engine: @unchecked Sendable {
         try ConstantFolding.run(copy, trustInferredShapes: trustInferredShapes, maxElements: options.maxTensorElements)
         return try Engine(model: model, folded: copy, inputs: declared, options: options,
                           trustInferredShapes: trustInferredShapes)
+    }
+
+    /// Threads for one run: as the options say, or one per core.
+    private static func threads(_ options: EngineOptions) -> Int {
+        options.threads > 0 ? options.threads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// The most elements one tensor of a run may have (see `EngineOptions.maxTensorElements`).
@@ -247,7 +261,7 @@ private final class Program: @unchecked Sendable {
                 throw GoalError(.internal, "\(node.label): input '\(name)' has no value")
             }
             let started = Profile.enabled ? Profile.now() : 0
-            let results = try kernels[index].run(inputs, context)
+            let results = try kernels[index].evaluate(inputs, context)
             if Profile.enabled { Profile.record(node, seconds: Profile.now() - started) }
             for (name, value) in zip(node.outputs, results) where !name.isEmpty { values[name] = value }
             for name in plan.release[k] where !keep.contains(name) {
@@ -260,7 +274,7 @@ private final class Program: @unchecked Sendable {
             guard let value = values[name] ?? constants[name] else {
                 throw GoalError(.internal, "no value was computed for '\(name)'")
             }
-            results.append(value)
+            results.append(try PackedMatrix.rowMajor(value))
         }
         return results
     }

@@ -19,6 +19,21 @@ public final class Storage: @unchecked Sendable {
         owner = nil
     }
 
+    /// Fresh memory for data that lives as long as a model, such as its packed weights: aligned
+    /// to 2 MiB and offered to the kernel as transparent huge pages, so that it costs fewer page
+    /// faults to fill and fewer TLB misses to stream through.
+    public init(longLivedByteCount byteCount: Int) throws(GoalError) {
+        let hugePage = 2 << 20
+        var pointer: UnsafeMutableRawPointer? = nil
+        guard byteCount >= 0, posix_memalign(&pointer, hugePage, max(byteCount, 1)) == 0, let pointer else {
+            throw GoalError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+        }
+        if byteCount >= hugePage { _ = madvise(pointer, byteCount, MADV_HUGEPAGE) }
+        self.byteCount = byteCount
+        base = pointer
+        owner = nil
+    }
+
     /// Memory owned by `owner`; never written through by the engine.
     public init(borrowing pointer: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
         base = UnsafeMutableRawPointer(mutating: pointer)

@@ -5,11 +5,23 @@ public struct Tensor: @unchecked Sendable {
     public let dtype: DType
     public let shape: [Int]
     public let storage: Storage
+    /// How the elements lie in `storage`. Only weight matrices are ever packed, and only kernels
+    /// that say they read packed weights see them so (see `Kernel.evaluate`).
+    public let layout: Layout
 
-    public init(dtype: DType, shape: [Int], storage: Storage) {
+    /// Row-major order, or the panels of a constant matrix packed for products (`PackedMatrix`).
+    public enum Layout: Sendable, Equatable {
+        case rowMajor
+        /// The float32 matrix op(W) in panels, where W is the tensor as `shape` gives it and op
+        /// transposes it when `transposed` (a Gemm with transB reads W that way).
+        case panels(transposed: Bool)
+    }
+
+    public init(dtype: DType, shape: [Int], storage: Storage, layout: Layout = .rowMajor) {
         self.dtype = dtype
         self.shape = shape
         self.storage = storage
+        self.layout = layout
     }
 
     /// A tensor over fresh, uninitialized memory.
@@ -47,9 +59,9 @@ public struct Tensor: @unchecked Sendable {
         UnsafeMutableBufferPointer(start: storage.base.assumingMemoryBound(to: UInt8.self), count: count)
     }
 
-    /// The same elements under another shape with the same element count.
+    /// The same elements under another shape with the same element count (row-major tensors).
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        Tensor(dtype: dtype, shape: newShape, storage: storage)
+        Tensor(dtype: dtype, shape: newShape, storage: storage, layout: layout)
     }
 
     /// The elements as integers, for the small index and shape tensors that steer other ops.

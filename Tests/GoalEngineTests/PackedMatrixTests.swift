@@ -1,0 +1,80 @@
+import CKernels
+import Testing
+
+@testable import GoalEngine
+
+/// The packed product against a plain double-precision sum, over sizes that cross every
+/// blocking edge: rows past a 6-row tile and a 240-row block, columns past a 16-wide panel,
+/// depths past a 256-deep slice.
+@Suite struct PackedMatrixTests {
+    struct Case: CustomStringConvertible, Sendable {
+        let m: Int, k: Int, n: Int
+        var description: String { "\(m)×\(k)·\(k)×\(n)" }
+    }
+
+    static let cases = [Case(m: 1, k: 1, n: 1), Case(m: 5, k: 7, n: 15), Case(m: 6, k: 256, n: 16),
+                        Case(m: 7, k: 257, n: 17), Case(m: 13, k: 600, n: 50), Case(m: 241, k: 300, n: 33),
+                        Case(m: 2, k: 0, n: 20)]
+
+    /// Values in [-1, 1) from a fixed linear congruential sequence, so that failures repeat.
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+    }
+
+    @Test(arguments: cases, [false, true])
+    func productMatchesPlainSum(_ c: Case, transposed: Bool) throws {
+        let a = Self.values(c.m * c.k, seed: 1), b = Self.values(c.k * c.n, seed: 2)
+        let bias = Self.values(c.n, seed: 3), start = Self.values(c.m * c.n, seed: 4)
+        // The matrix as the kernel is given it: k×n, or its n×k transpose.
+        var given = b
+        if transposed { for p in 0..<c.k { for j in 0..<c.n { given[j * c.k + p] = b[p * c.n + j] } } }
+        var packed = [Float](repeating: .nan, count: goal_packed_floats(c.k, c.n))
+        goal_pack(given, c.k, c.n, transposed ? c.k : c.n, transposed ? 1 : 0, &packed)
+
+        var back = [Float](repeating: .nan, count: c.k * c.n)
+        goal_unpack(packed, c.k, c.n, &back)
+        #expect(back == b, "unpacking gives the matrix back exactly")
+
+        let panels = (c.n + 15) / 16
+        for accumulate in [false, true] {
+            for baseline in [false, true] {
+                var out = start
+                // Two calls over two halves of the panels, as two threads would make them.
+                let split = panels / 2
+                for (first, end) in [(0, split), (split, panels)] {
+                    let status = baseline
+                        ? goal_packed_gemm_baseline(c.m, c.n, c.k, a, c.k, packed, bias, accumulate ? 1 : 0, &out, c.n, first, end)
+                        : goal_packed_gemm(c.m, c.n, c.k, a, c.k, packed, bias, accumulate ? 1 : 0, &out, c.n, first, end)
+                    #expect(status == 0)
+                }
+                var worst = 0.0
+                for i in 0..<c.m {
+                    for j in 0..<c.n {
+                        var sum = Double(bias[j]) + (accumulate ? Double(start[i * c.n + j]) : 0)
+                        for p in 0..<c.k { sum += Double(a[i * c.k + p]) * Double(b[p * c.n + j]) }
+                        worst = max(worst, abs(sum - Double(out[i * c.n + j])) / (1 + abs(sum)))
+                    }
+                }
+                // float32 sums of up to 600 terms of size 1: far inside 1e-4 relative.
+                #expect(worst < 1e-4, "accumulate \(accumulate), baseline \(baseline): worst relative error \(worst)")
+            }
+        }
+    }
+
+    @Test func rowMajorUndoesPackingForEitherReading() throws {
+        let w = try Tensor(floats: Self.values(40 * 24, seed: 5), shape: [40, 24])
+        for transposed in [false, true] {
+            let arena = try Storage(longLivedByteCount: PackedMatrix.byteCount(w, transposed: transposed))
+            let packed = PackedMatrix.slot(for: w, transposed: transposed, in: arena, at: 0)
+            PackedMatrix.fill(packed, from: w)
+            #expect(packed.shape == [40, 24])
+            let plain = try PackedMatrix.rowMajor(packed)
+            #expect(plain.layout == .rowMajor && plain.shape == [40, 24])
+            #expect(Array(plain.floats) == Array(w.floats))
+        }
+    }
+}
