@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -283,6 +284,15 @@ def renumbered(error: GoalError, offset: int) -> GoalError:
     if message == error.message:
         return error
     return type(error)(message, error.status)
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file's bytes, in hex, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_atomically(path: str, write: Callable) -> None:

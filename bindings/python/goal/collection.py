@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import signal
@@ -54,7 +53,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ._errors import GoalError, InternalError, OutOfMemoryError
-from .cli import IMAGE_SUFFIXES, InputError, _count, check_output, open_model, write_atomically
+from .cli import IMAGE_SUFFIXES, InputError, _count, check_output, file_sha256, open_model, write_atomically
 from .index import Index
 from .retrieval import METHODS, rerank
 
@@ -144,21 +143,13 @@ def file_entries(root: str, files: Sequence[str]) -> list[list]:
     return entries
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_fingerprint(model) -> dict:
     """What image embeddings depend on: the model's info and the files images go through."""
     files = {}
     for role in ("vision_model", "preprocessor_config", "model_config"):
         path = model.files.get(role)
         if path is not None:
-            files[role] = {"name": os.path.basename(path), "size": os.path.getsize(path), "sha256": _sha256(path)}
+            files[role] = {"name": os.path.basename(path), "size": os.path.getsize(path), "sha256": file_sha256(path)}
     return {"info": dataclasses.asdict(model.info), "files": files}
 
 

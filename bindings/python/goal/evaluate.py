@@ -46,7 +46,7 @@ import numpy as np
 from . import __version__, library_version
 from ._errors import GoalError
 from ._progress import Progress
-from .cli import InputError, _count, check_output, encode_in_chunks, open_model, write_atomically
+from .cli import InputError, _count, check_output, encode_in_chunks, file_sha256, open_model, write_atomically
 from .retrieval import (DEFAULT_KS, METHODS, Dataset, DatasetError, LocalMethod, clipped_ks, load_dataset,
                         local_method, recalls, reranked_ranks, top_candidates, true_ranks)
 
@@ -126,14 +126,6 @@ def model_stamp(model) -> dict:
             others += sorted(_stamp(e.path) for e in entries if e.is_file())
     return {"files": {role: _stamp(p) for role, p in sorted(files.items())}, "folders": others,
             "info": dataclasses.asdict(model.info)}
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Cache:

@@ -10,7 +10,8 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 
 from . import _capi
-from ._errors import GoalError, InvalidArgumentError, UnsupportedError
+from ._errors import InvalidArgumentError, UnsupportedError
+from ._handle import OwnedHandle
 
 # NumPy's names for the ONNX element types ("bfloat16" has none in NumPy itself).
 _DTYPE_NAMES = {
@@ -72,12 +73,15 @@ def _text(raw: bytes | None) -> str:
     return raw.decode("utf-8") if raw is not None else ""
 
 
-class Graph:
+class Graph(OwnedHandle):
     """An ONNX model file, parsed and checked with libonnx, its weights resolved.
 
     Everything about the signature is read once at open, so the attributes stay readable after
     close(). Use it as a context manager, or call close(), to release the weights early.
     """
+
+    _handle_kind = "graph"
+    _free = staticmethod(_capi.goal_graph_free)
 
     def __init__(self, path: str | os.PathLike, *, check: bool = True, infer_shapes: bool = True,
                  convert_opset: bool = True, threads: int = 0, fuse: bool = True,
@@ -109,8 +113,7 @@ class Graph:
     def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Runs the graph on `feeds` (input name -> array) and returns {name: array} for the
         graph's outputs, or for exactly the values named in `outputs` (intermediates included)."""
-        if not self._handle:
-            raise GoalError("the graph is closed")
+        self._live()
         names = list(feeds)
         # np.ascontiguousarray would turn a 0-d array into a 1-d one; require() keeps the rank.
         arrays = [np.require(feeds[name], requirements="C") for name in names]
@@ -155,22 +158,6 @@ class Graph:
             _capi.goal_results_copy(results, i, array.ctypes.data, array.nbytes, None)
             collected[_text(name.value)] = array
         return collected
-
-    def close(self) -> None:
-        """Releases the graph. Calling it again does nothing."""
-        handle, self._handle = self._handle, ctypes.c_void_p()
-        if handle:
-            _capi.goal_graph_free(handle)
-
-    def __enter__(self) -> "Graph":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_handle", None):
-            self.close()
 
     def __repr__(self) -> str:
         def show(values):

@@ -8,13 +8,14 @@ import os
 import numpy as np
 
 from . import _capi
-from ._errors import GoalError, InvalidArgumentError
+from ._errors import InvalidArgumentError
+from ._handle import OwnedHandle
 
 _FLOATS = ctypes.POINTER(ctypes.c_float)
 _INT64S = ctypes.POINTER(ctypes.c_int64)
 
 
-class Index:
+class Index(OwnedHandle):
     """An exact index of float32 vectors of one dimension, each with an int64 id, searched by
     cosine similarity (FAISS's IndexIDMap over IndexFlatIP on normalised vectors, as one object).
 
@@ -27,6 +28,9 @@ class Index:
     add and remove take the index alone. Use it as a context manager, or call close(), to
     release it early.
     """
+
+    _handle_kind = "index"
+    _free = staticmethod(_capi.goal_index_free)
 
     def __init__(self, dim: int):
         self._handle = ctypes.c_void_p()
@@ -43,28 +47,6 @@ class Index:
         return self
 
     # ---- plumbing -------------------------------------------------------------------------------
-
-    def _live(self):
-        if not self._handle:
-            raise GoalError("the index is closed")
-        return self._handle
-
-    def close(self) -> None:
-        if self._handle:
-            _capi.goal_index_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __enter__(self) -> "Index":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         if not self._handle:

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _capi
 from ._default import default_model_path
-from ._errors import BufferTooSmallError, GoalError, InvalidArgumentError
+from ._errors import BufferTooSmallError, InvalidArgumentError
+from ._handle import OwnedHandle
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 
@@ -90,7 +91,7 @@ def _char_offsets(text: str) -> dict[int, int]:
     return offsets
 
 
-class Model:
+class Model(OwnedHandle):
     """A CLIP model: a folder as Hugging Face optimum or immich lay it out, one .onnx file, or
     the files named one by one (text_model=, vision_model=, tokenizer=, ...). With none of
     these, the default model (see goal.default_model_path()).
@@ -103,6 +104,9 @@ class Model:
     max_text_bytes (UTF-8 bytes per text, default 1 MiB), max_tensor_elements (per tensor of a
     run, default 2**31).
     """
+
+    _handle_kind = "model"
+    _free = staticmethod(_capi.goal_model_free)
 
     def __init__(self, path: str | os.PathLike | None = None, *, text_model=None, vision_model=None,
                  tokenizer=None, preprocessor_config=None, model_config=None, convention: str = "auto",
@@ -156,11 +160,6 @@ class Model:
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    def _live(self):
-        if not self._handle:
-            raise GoalError("the model is closed")
-        return self._handle
-
     def _int(self, key: int) -> int:
         value = ctypes.c_int64()
         _capi.goal_model_get_int(self._live(), key, ctypes.byref(value))
@@ -170,23 +169,6 @@ class Model:
         raw = ctypes.c_char_p()
         _capi.goal_model_file(self._live(), key, ctypes.byref(raw))
         return os.fsdecode(raw.value) if raw.value is not None else None
-
-    def close(self) -> None:
-        if self._handle:
-            _capi.goal_model_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return f"goal.Model({self.path!r}, {self.info})"
