@@ -59,8 +59,7 @@ public enum BLAS {
     static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
-        let work = m * n * max(k, 1)
-        let useful = min(threads, max(1, work / 262_144))
+        let useful = productThreads(m: m, n: n, k: k, threads: threads)
         if useful <= 1 {
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                   beta: beta, c: c, ldc: ldc)

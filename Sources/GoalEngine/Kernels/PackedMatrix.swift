@@ -53,7 +53,7 @@ enum PackedMatrix {
         guard let (k, n) = sizes(w), m > 0, n > 0 else { return }
         let packed = UnsafePointer(w.storage.base.assumingMemoryBound(to: Float.self))
         let panels = (n + Int(GOAL_PANEL) - 1) / Int(GOAL_PANEL)
-        let useful = min(threads, max(1, m * n * max(k, 1) / 262_144))
+        let useful = productThreads(m: m, n: n, k: k, threads: threads)
         let failed = Atomic<Bool>(false)
         if useful > 1 && panels >= 2 * useful {
             parallelChunks(panels, threads: useful) { range in

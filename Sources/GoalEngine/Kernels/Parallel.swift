@@ -28,3 +28,9 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 
 /// Elements per chunk below which elementwise work stays on one thread.
 let elementwiseGrain = 32_768
+
+/// Threads worth using for an m×n×k matrix product: about 256 Ki multiply-adds each at least,
+/// below which waking a thread costs more than it saves.
+func productThreads(m: Int, n: Int, k: Int, threads: Int) -> Int {
+    min(threads, max(1, m * n * max(k, 1) / 262_144))
+}

@@ -11,34 +11,28 @@ import Synchronization
 /// operand. Small matrices are packed too: it costs nothing worth keeping a second path for.
 enum WeightPacking {
     static func run(_ graph: GraphIR, threads: Int, replaced: (Tensor) -> Void) throws(GoalError) {
-        // For each constant: how products read it (transposed or not), or nil once disqualified.
-        var reads: [String: Set<Bool>?] = [:]
-        func note(_ name: String, _ read: Bool?) {
-            guard graph.constants[name] != nil else { return }
-            if let read, case .some(.some(var seen)) = reads[name] {
-                seen.insert(read)
-                reads[name] = .some(seen)
-            } else if let read, reads[name] == nil {
-                reads[name] = .some([read])
-            } else {
-                reads[name] = .some(nil)
-            }
-        }
+        // How products read each constant (transposed or not), and the constants anything else reads.
+        var reads: [String: Set<Bool>] = [:]
+        var excluded: Set<String> = []
         func visit(_ nodes: [Node], outer: Bool) {
             for node in nodes {
-                for (slot, name) in node.inputs.enumerated() where !name.isEmpty {
-                    note(name, outer && slot == 1 ? productRead(node) : nil)
+                for (slot, name) in node.inputs.enumerated() where graph.constants[name] != nil {
+                    if outer, slot == 1, let transposed = productRead(node) {
+                        reads[name, default: []].insert(transposed)
+                    } else {
+                        excluded.insert(name)
+                    }
                 }
                 for case .graph(let sub) in node.attributes.values { visit(sub.nodes, outer: false) }
             }
         }
         visit(graph.nodes, outer: true)
-        for name in graph.outputs { note(name, nil) }
+        excluded.formUnion(graph.outputs)
 
         var chosen: [(name: String, weight: Tensor, transposed: Bool, offset: Int)] = []
         var bytes = 0
-        for (name, read) in reads.sorted(by: { $0.key < $1.key }) {
-            guard case .some(let ways) = read, ways.count == 1, let transposed = ways.first,
+        for (name, ways) in reads.sorted(by: { $0.key < $1.key }) {
+            guard !excluded.contains(name), ways.count == 1, let transposed = ways.first,
                   let w = graph.constants[name], w.dtype == .float32, w.rank == 2, w.layout == .rowMajor else { continue }
             chosen.append((name, w, transposed, bytes))
             bytes += (PackedMatrix.byteCount(w, transposed: transposed) + 63) / 64 * 64

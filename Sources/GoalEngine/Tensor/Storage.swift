@@ -10,12 +10,8 @@ public final class Storage: @unchecked Sendable {
 
     /// Fresh, uninitialized memory; an allocation that fails is an error, not a crash.
     public init(byteCount: Int) throws(GoalError) {
-        var pointer: UnsafeMutableRawPointer? = nil
-        guard byteCount >= 0, posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
-            throw GoalError(.outOfMemory, "cannot allocate \(byteCount) bytes")
-        }
         self.byteCount = byteCount
-        base = pointer
+        base = try Self.allocate(byteCount, alignment: 64)
         owner = nil
     }
 
@@ -24,14 +20,18 @@ public final class Storage: @unchecked Sendable {
     /// faults to fill and fewer TLB misses to stream through.
     public init(longLivedByteCount byteCount: Int) throws(GoalError) {
         let hugePage = 2 << 20
+        self.byteCount = byteCount
+        base = try Self.allocate(byteCount, alignment: hugePage)
+        owner = nil
+        if byteCount >= hugePage { _ = madvise(base, byteCount, MADV_HUGEPAGE) }
+    }
+
+    private static func allocate(_ byteCount: Int, alignment: Int) throws(GoalError) -> UnsafeMutableRawPointer {
         var pointer: UnsafeMutableRawPointer? = nil
-        guard byteCount >= 0, posix_memalign(&pointer, hugePage, max(byteCount, 1)) == 0, let pointer else {
+        guard byteCount >= 0, posix_memalign(&pointer, alignment, max(byteCount, 1)) == 0, let pointer else {
             throw GoalError(.outOfMemory, "cannot allocate \(byteCount) bytes")
         }
-        if byteCount >= hugePage { _ = madvise(pointer, byteCount, MADV_HUGEPAGE) }
-        self.byteCount = byteCount
-        base = pointer
-        owner = nil
+        return pointer
     }
 
     /// Memory owned by `owner`; never written through by the engine.
