@@ -23,11 +23,26 @@ def stats(seconds: list[float], scale: float = 1000.0) -> dict:
     return {"min": min(values), "median": statistics.median(values), "max": max(values), "n": len(values)}
 
 
+def settle(gap: float, window: float = 0.005, limit: float = 0.5) -> None:
+    """Sleeps `gap` seconds, then on until this process has been idle for a `window`: spent less
+    than a fifth of one core in it (or `limit` seconds have gone by). onnxruntime's worker threads
+    poll for more work for about 40 ms after a run, at a full core each, and a timed call that
+    starts in that wake runs on the cores they take."""
+    time.sleep(gap)
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(window)
+        if time.process_time() - cpu < 0.2 * (time.perf_counter() - wall):
+            return
+
+
 def alternate(calls: dict, repeats: int, warmup: int = 1, gap: float = 0.02) -> dict[str, list[float]]:
     """Times each call `repeats` times, interleaved: goal, ORT, ORT, goal, ... so that neither
-    engine always runs in the other's wake (caches, turbo, the page cache). `gap` seconds of
-    idle before each timed call let the previous engine's spinning worker threads go to sleep,
-    so they do not steal cores from the next one; the gap is not timed."""
+    engine always runs in the other's wake (caches, turbo, the page cache). Before each timed
+    call the process idles (`settle`: `gap` seconds, then until the previous engine's polling
+    threads have gone to sleep), so they do not steal cores from the next one; the idle time is
+    not timed."""
     for _ in range(warmup):
         for call in calls.values():
             call()
@@ -35,7 +50,7 @@ def alternate(calls: dict, repeats: int, warmup: int = 1, gap: float = 0.02) -> 
     items = list(calls.items())
     for i in range(repeats):
         for name, call in (items if i % 2 == 0 else items[::-1]):
-            time.sleep(gap)
+            settle(gap)
             start = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - start)

@@ -1,8 +1,11 @@
+import CKernels
 import Dispatch
 
 /// Runs body over 0..<count split into at most `threads` contiguous chunks, in parallel when
-/// there is enough work to pay for it. Dispatch's pool never runs more chunks at once than there
-/// are cores, so concurrent runs never oversubscribe the machine.
+/// there is enough work to pay for it. The chunks go to goal's worker pool (thread_pool.h), whose
+/// workers stay awake between the steps of a run; when the pool is serving another caller they
+/// go to Dispatch instead. Neither runs more threads than there are cores, so concurrent runs
+/// never oversubscribe the machine.
 func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let chunks = min(threads, count / max(minimumPerChunk, 1))
     if chunks <= 1 {
@@ -12,12 +15,28 @@ func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, _ body
     let per = (count + chunks - 1) / chunks
     withoutActuallyEscaping(body) { body in
         // The chunks touch disjoint parts of the output; that is what makes this safe.
-        let shared = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let start = c * per
-            let end = min(count, start + per)
-            if start < end { shared.value(start..<end) }
+        var job = ChunkedJob(count: count, per: per, body: body)
+        let ran = withUnsafeMutablePointer(to: &job) { pointer in
+            goal_pool_run(chunks, { context, chunk in
+                context!.assumingMemoryBound(to: ChunkedJob.self).pointee.run(chunk)
+            }, pointer) == 0
         }
+        if ran { return }
+        let shared = UncheckedSendable(job)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in shared.value.run(c) }
+    }
+}
+
+/// One parallelChunks call as the pool's tasks see it.
+private struct ChunkedJob {
+    let count: Int
+    let per: Int
+    let body: (Range<Int>) -> Void
+
+    func run(_ chunk: Int) {
+        let start = chunk * per
+        let end = min(count, start + per)
+        if start < end { body(start..<end) }
     }
 }
 

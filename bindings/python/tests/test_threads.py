@@ -3,9 +3,13 @@ gives exactly the single-threaded results; freed handles and handles of another 
 reported by the library, not dereferenced."""
 
 import ctypes
+import os
+import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import onnx
 import pytest
 
 import goal
@@ -73,3 +77,41 @@ def test_closed_model_is_an_error_not_a_crash():
     model.close()
     with pytest.raises(goal.GoalError, match="closed"):
         model.encode_text(["a cat"])
+
+
+def test_a_forked_child_runs_models_on_its_own_workers(tmp_path):
+    """The engine's worker threads do not survive fork(): a child (multiprocessing's default
+    start on Linux) must start its own rather than wait for the parent's."""
+    from onnx import TensorProto, helper
+
+    path = tmp_path / "product.onnx"
+    node = helper.make_node("MatMul", ["a", "b"], ["c"])
+    graph = helper.make_graph([node], "product",
+                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, [256, 300]),
+                               helper.make_tensor_value_info("b", TensorProto.FLOAT, [300, 400])],
+                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [256, 400])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    rng = np.random.default_rng(5)
+    feeds = {"a": rng.standard_normal((256, 300), dtype=np.float32),
+             "b": rng.standard_normal((300, 400), dtype=np.float32)}
+    expected = feeds["a"].astype(np.float64) @ feeds["b"].astype(np.float64)
+    with goal.Graph(path, threads=2) as graph_handle:
+        graph_handle.run(feeds)  # large enough to split: the parent's workers start here
+        pid = os.fork()
+        if pid == 0:  # the child: report by exit status only, never return into pytest
+            try:
+                got = graph_handle.run(feeds)["c"]
+                os._exit(0 if np.allclose(got, expected, rtol=1e-4, atol=1e-3) else 3)
+            except BaseException:
+                os._exit(4)
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child did not finish its run within 60 s")
+            time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
