@@ -16,7 +16,7 @@
 // most, within L2) passes over it. (Measured on a 2-core AMD EPYC with AVX2: 6×16 tiles with
 // these sizes reach about 85 of the 94 GFLOP/s OpenBLAS's best large product reaches on one core,
 // for the shapes of a CLIP tower at batch 1.)
-enum { NR = GOAL_PANEL, MR = 6, KC = 256, MC = 240 };
+enum { NR = GOAL_PANEL, MR = GOAL_TILE_ROWS, KC = 256, MC = 240 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 

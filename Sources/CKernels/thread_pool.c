@@ -136,13 +136,16 @@ static int start_workers(int wanted) {
     return pool.workers;
 }
 
-int goal_pool_run(long chunks, goal_pool_task task, void *context) {
+int goal_pool_run(long chunks, int threads, goal_pool_task task, void *context) {
     if (chunks <= 0) return 0;
     if (pthread_mutex_trylock(&pool.lock) != 0) return -1;
-    long wanted = chunks - 1 < kMaxWorkers ? chunks - 1 : kMaxWorkers;
+    long wanted = chunks - 1;
+    if (wanted > threads - 1) wanted = threads - 1;
+    if (wanted > kMaxWorkers) wanted = kMaxWorkers;
+    if (wanted < 0) wanted = 0;
     int helpers = start_workers((int)wanted);
     if (helpers > wanted) helpers = (int)wanted;
-    if (helpers == 0 && chunks > 1) {
+    if (helpers == 0 && wanted > 0) {
         pthread_mutex_unlock(&pool.lock);
         return -1;
     }

@@ -12,6 +12,9 @@ extern "C" {
 #endif
 
 #define GOAL_PANEL 16
+// Rows of C one step of the kernel computes: splits of the rows between threads are best made
+// in multiples of it.
+#define GOAL_TILE_ROWS 6
 
 // Floats the packed form of a K×N matrix takes.
 size_t goal_packed_floats(size_t k, size_t n);

@@ -56,14 +56,14 @@ enum PackedMatrix {
         let useful = productThreads(m: m, n: n, k: k, threads: threads)
         let failed = Atomic<Bool>(false)
         if useful > 1 && panels >= 2 * useful {
-            parallelChunks(panels, threads: useful) { range in
+            parallelChunks(panels, threads: useful, chunksPerThread: 4) { range in
                 if goal_packed_gemm(m, n, k, a, lda, packed, bias, accumulate ? 1 : 0, c, ldc,
                                     range.lowerBound, range.upperBound) != 0 {
                     failed.store(true, ordering: .relaxed)
                 }
             }
         } else {
-            parallelChunks(m, threads: useful) { rows in
+            parallelChunks(m, threads: useful, multipleOf: Int(GOAL_TILE_ROWS)) { rows in
                 if goal_packed_gemm(rows.count, n, k, a + rows.lowerBound * lda, lda, packed, bias, accumulate ? 1 : 0,
                                     c + rows.lowerBound * ldc, ldc, 0, panels) != 0 {
                     failed.store(true, ordering: .relaxed)
