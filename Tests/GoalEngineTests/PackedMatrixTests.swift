@@ -4,8 +4,9 @@ import Testing
 @testable import GoalEngine
 
 /// The packed product against a plain double-precision sum, over sizes that cross every
-/// blocking edge: rows past a 6-row tile and a 240-row block, columns past a 16-wide panel,
-/// depths past a 256-deep slice.
+/// blocking edge: rows past a 6-row tile and a 240-row block (and the remainders of 1 to 3 rows
+/// that are spread over the last tiles: 7, 8, 9, 13, 50), columns past a 16-wide panel, depths
+/// past a 256-deep slice.
 @Suite struct PackedMatrixTests {
     struct Case: CustomStringConvertible, Sendable {
         let m: Int, k: Int, n: Int
@@ -14,6 +15,7 @@ import Testing
 
     static let cases = [Case(m: 1, k: 1, n: 1), Case(m: 5, k: 7, n: 15), Case(m: 6, k: 256, n: 16),
                         Case(m: 7, k: 257, n: 17), Case(m: 13, k: 600, n: 50), Case(m: 241, k: 300, n: 33),
+                        Case(m: 8, k: 9, n: 16), Case(m: 9, k: 30, n: 31), Case(m: 50, k: 260, n: 40),
                         Case(m: 2, k: 0, n: 20)]
 
     /// Values in [-1, 1) from a fixed linear congruential sequence, so that failures repeat.
