@@ -5,6 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 // e^x: Cody–Waite reduction by ln 2 and Cephes' degree-6 expf polynomial. Rounding to the
 // nearest integer uses the 1.5 * 2^23 trick, which needs no rounding instruction (baseline
 // x86-64 has none), and leaves n in the float's low mantissa bits.
@@ -62,4 +66,142 @@ float goal_vexp_shift_sum(float *p, size_t n, float shift) {
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += p[i];
     return (float)sum;
+}
+
+// Softmax of one row, for rows whose maximum is finite: y = e^(x - max) / sum. The sum is kept
+// in float: its terms are in (0, 1] with at least one 1, so it loses at most n ulp, against
+// the several ulp each exponential already carries.
+static float row_maximum_base(const float *x, size_t n) {
+    float m = x[0];
+    for (size_t i = 1; i < n; i++) {
+        if (x[i] != x[i]) return x[i];
+        m = x[i] > m ? x[i] : m;
+    }
+    return m;
+}
+
+static void softmax_row_base(const float *x, float *y, size_t n, float m) {
+    float sum = 0;
+    for (size_t i = 0; i < n; i++) { y[i] = exp_one(x[i] - m); sum += y[i]; }
+    float scale = 1.0f / sum;
+    for (size_t i = 0; i < n; i++) y[i] *= scale;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static float row_maximum_avx2(const float *x, size_t n) {
+    if (n < 8) return row_maximum_base(x, n);
+    __m256 m = _mm256_loadu_ps(x), unordered = _mm256_setzero_ps();
+    size_t i = 8;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        m = _mm256_max_ps(m, v);
+    }
+    unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(m, m, _CMP_UNORD_Q));
+    if (_mm256_movemask_ps(unordered)) return NAN;
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m);
+    float best = row_maximum_base(lanes, 8);
+    for (; i < n; i++) {
+        if (x[i] != x[i]) return x[i];
+        best = x[i] > best ? x[i] : best;
+    }
+    return best;
+}
+
+__attribute__((target("avx2,fma"))) static void softmax_row_avx2(const float *x, float *y, size_t n, float m) {
+    for (size_t i = 0; i < n; i++) y[i] = exp_one(x[i] - m);
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(y + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    float sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for (; i < n; i++) sum += y[i];
+    float scale = 1.0f / sum;
+    for (i = 0; i < n; i++) y[i] *= scale;
+}
+#endif
+
+float goal_softmax_row(const float *x, float *y, size_t n) {
+    if (n == 0) return 0.0f;
+#if defined(__x86_64__) || defined(__i386__)
+    if (has_avx2_fma()) {
+        float m = row_maximum_avx2(x, n);
+        if (isfinite(m)) softmax_row_avx2(x, y, n, m);
+        return m;
+    }
+#endif
+    float m = row_maximum_base(x, n);
+    if (isfinite(m)) softmax_row_base(x, y, n, m);
+    return m;
+}
+
+// Layer normalisation of one row, in two passes (mean, then the spread around it), so that rows
+// far from zero keep their variance. With AVX2 the sums run in float over 16 lanes at once, and
+// the lanes are added in double.
+static void layer_norm_finish(const float *x, float *y, size_t n, const float *gamma, const float *beta,
+                              float mu, float inv) {
+    if (beta)
+        for (size_t i = 0; i < n; i++) y[i] = (x[i] - mu) * inv * gamma[i] + beta[i];
+    else
+        for (size_t i = 0; i < n; i++) y[i] = (x[i] - mu) * inv * gamma[i];
+}
+
+static void layer_norm_row_base(const float *x, float *y, size_t n, const float *gamma, const float *beta,
+                                float epsilon, float *mean, float *inv_std) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += x[i];
+    double mu = sum / (double)n, sq = 0;
+    for (size_t i = 0; i < n; i++) { double d = x[i] - mu; sq += d * d; }
+    *mean = (float)mu;
+    *inv_std = (float)(1.0 / sqrt(sq / (double)n + epsilon));
+    layer_norm_finish(x, y, n, gamma, beta, *mean, *inv_std);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static double lanes_sum(__m256 a, __m256 b) {
+    float lanes[16];
+    _mm256_storeu_ps(lanes, a);
+    _mm256_storeu_ps(lanes + 8, b);
+    double total = 0;
+    for (int i = 0; i < 16; i++) total += lanes[i];
+    return total;
+}
+
+__attribute__((target("avx2,fma"))) static void layer_norm_row_avx2(const float *x, float *y, size_t n,
+                                                                    const float *gamma, const float *beta,
+                                                                    float epsilon, float *mean, float *inv_std) {
+    // The first pass sums x - x[0], not x: values far from zero (300 ± 1, say) would otherwise
+    // lose their low bits in float partial sums many times their size.
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), origin = _mm256_set1_ps(x[0]);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + i), origin));
+        s1 = _mm256_add_ps(s1, _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), origin));
+    }
+    double sum = lanes_sum(s0, s1);
+    for (; i < n; i++) sum += (double)x[i] - x[0];
+    double mu = x[0] + sum / (double)n;
+    __m256 m = _mm256_set1_ps((float)mu);
+    s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), m), d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), m);
+        s0 = _mm256_fmadd_ps(d0, d0, s0);
+        s1 = _mm256_fmadd_ps(d1, d1, s1);
+    }
+    double sq = lanes_sum(s0, s1);
+    for (; i < n; i++) { double d = x[i] - (float)mu; sq += d * d; }
+    *mean = (float)mu;
+    *inv_std = (float)(1.0 / sqrt(sq / (double)n + epsilon));
+    layer_norm_finish(x, y, n, gamma, beta, *mean, *inv_std);
+}
+#endif
+
+void goal_layer_norm_row(const float *x, float *y, size_t n, const float *gamma, const float *beta,
+                         float epsilon, float *mean, float *inv_std) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (has_avx2_fma()) { layer_norm_row_avx2(x, y, n, gamma, beta, epsilon, mean, inv_std); return; }
+#endif
+    layer_norm_row_base(x, y, n, gamma, beta, epsilon, mean, inv_std);
 }

@@ -19,6 +19,14 @@ void goal_vsigmoid(const float *x, float *y, size_t n);
 void goal_vquick_gelu(const float *x, float *y, size_t n);
 // p[i] = e^(p[i] - shift) in place; returns the sum of the results (accumulated in double).
 float goal_vexp_shift_sum(float *p, size_t n, float shift);
+// Softmax of a contiguous row of n > 0 values: y[i] = e^(x[i] - max) / Σ e^(x[j] - max).
+// Returns the row's maximum (NaN if the row holds one); y is written only when it is finite.
+float goal_softmax_row(const float *x, float *y, size_t n);
+// Layer normalisation of a row of n > 0 values: y[i] = (x[i] - mean) · inv_std · gamma[i] +
+// beta[i] (beta may be NULL), with inv_std = 1 / sqrt(variance + epsilon); stores the mean and
+// inv_std.
+void goal_layer_norm_row(const float *x, float *y, size_t n, const float *gamma, const float *beta,
+                         float epsilon, float *mean, float *inv_std);
 
 #ifdef __cplusplus
 }

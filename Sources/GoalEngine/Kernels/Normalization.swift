@@ -32,26 +32,17 @@ struct LayerNormalizationKernel: Kernel {
         let px = x.floats.baseAddress!, py = y.floats.baseAddress!
         let pm = mean.floats.baseAddress!, pi = invStd.floats.baseAddress!
         let eps = epsilon
-        parallelChunks(rows, threads: context.threads, minimumPerChunk: max(1, 4096 / max(width, 1))) { range in
-            for r in range {
-                let row = px + r * width, out = py + r * width
-                // Two passes in double: rows far from zero (large mean, small spread) keep
-                // their variance.
-                var sum: Double = 0
-                for i in 0..<width { sum += Double(row[i]) }
-                let mean = sum / Double(width)
-                var sq: Double = 0
-                for i in 0..<width { let d = Double(row[i]) - mean; sq += d * d }
-                let mu = Float(mean)
-                let inv = Float(1 / (sq / Double(width) + Double(eps)).squareRoot())
-                pm[r] = mu
-                pi[r] = inv
-                if let beta {
-                    for i in 0..<width { out[i] = (row[i] - mu) * inv * gamma[i] + beta[i] }
-                } else {
-                    for i in 0..<width { out[i] = (row[i] - mu) * inv * gamma[i] }
+        guard width > 0 else { return [y, mean, invStd] }
+        gamma.withUnsafeBufferPointer { gamma in
+            let pg = gamma.baseAddress!
+            let runRows = { (pb: UnsafePointer<Float>?) in
+                parallelChunks(rows, threads: context.threads, minimumPerChunk: max(1, 4096 / max(width, 1))) { range in
+                    for r in range {
+                        goal_layer_norm_row(px + r * width, py + r * width, width, pg, pb, eps, pm + r, pi + r)
+                    }
                 }
             }
+            if let beta { beta.withUnsafeBufferPointer { runRows($0.baseAddress!) } } else { runRows(nil) }
         }
         return [y, mean, invStd]
     }
@@ -97,11 +88,13 @@ struct SoftmaxKernel: Kernel {
             for line in range {
                 let o = line / inner, i = line % inner
                 let base = o * n * inner + i
+                // The common case (attention over the last axis): contiguous, vectorised. Rows
+                // with an infinite or NaN maximum take the general path below.
+                if inner == 1 && !log && n > 0 && goal_softmax_row(px + base, py + base, n).isFinite { continue }
                 var peak = -Float.infinity
                 for k in 0..<n { peak = max(peak, px[base + k * inner]) }
                 var sum: Float = 0
                 if inner == 1 && peak.isFinite {
-                    // The common case (attention over the last axis): contiguous, vectorised.
                     (py + base).update(from: px + base, count: n)
                     sum = goal_vexp_shift_sum(py + base, n, peak)
                 } else {

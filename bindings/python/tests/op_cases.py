@@ -497,6 +497,9 @@ def norm_softmax_cases():
         op("LayerNormalization", [x, C(pos(8)), C(f32(8))], "eps", tol=ACCUM, epsilon=1e-2),
         op("LayerNormalization", [flat, C(pos(8)), C(f32(8))], "constant-rows", tol=ACCUM),
         op("LayerNormalization", [f32(4, 16) + 50.0, C(pos(16)), C(f32(16))], "offset", tol=ACCUM),
+        # Rows wide enough for the vector path (100 = 6 × 16 + 4), near and far from zero.
+        op("LayerNormalization", [f32(2, 5, 100, scale=3.0), C(pos(100)), C(f32(100))], "wide-rows", tol=ACCUM),
+        op("LayerNormalization", [f32(3, 100) + 300.0, C(pos(100)), C(f32(100))], "wide-offset", tol=ACCUM),
     ]
     for opset in (13, 21):
         cases += [
@@ -511,6 +514,13 @@ def norm_softmax_cases():
            opset=13, tol=ACCUM),
         op("Softmax", [f32(3, 1)], "size1-axis", opset=13, tol=ACCUM),
         op("Softmax", [f32(2, 2, 3, 4)], "4d-axis2", opset=13, tol=ACCUM, axis=2),
+        # Rows long enough for the vector path, with tails past a multiple of 8: attention over
+        # 50 and 77 tokens, and rows whose maximum sits in the tail or is infinite or NaN.
+        op("Softmax", [f32(2, 3, 50, scale=4.0)], "attention-50", opset=13, tol=ACCUM),
+        op("Softmax", [f32(4, 77, scale=10.0)], "attention-77", opset=13, tol=ACCUM),
+        op("Softmax", [np.array([[0.0] * 9 + [5.0], [-np.inf] * 8 + [0.0, 1.0], [0.0] * 8 + [np.inf, 1.0],
+                                 [1.0] * 4 + [np.nan] + [1.0] * 5, [-np.inf] * 10], np.float32)],
+           "long-rows-tail-inf-nan", opset=13, tol=ACCUM),
     ]
     return cases
 
