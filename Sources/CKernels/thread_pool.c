@@ -1,12 +1,13 @@
 // The engine's worker pool: see thread_pool.h.
 //
-// Each worker owns a slot with a generation counter. A run publishes the task, bumps the
-// generation of as many slots as it needs helpers, and then every participant, the caller
-// included, claims chunks from one shared counter until none are left. A worker that finds no new
-// generation polls for a while (kSpinNanoseconds) and then sleeps on a futex of its own counter;
-// the run wakes only the sleepers. Only the caller that holds `lock` touches the task fields, and
-// it waits until every helper it woke has finished before it lets go, so workers read them
-// without further locking.
+// Every run has a sequence number. It publishes its task, then stores its number in the slot of
+// each worker it wants as a helper (waking those asleep), and then every participant, the caller
+// included, claims chunks until none are left. A claim is a compare-and-swap on one word that
+// holds the run's number and its next chunk, so a helper that arrives after its run has ended
+// claims nothing and touches nothing: the caller waits only for chunks under way, never for a
+// helper that has yet to start (on a shared machine one may not run for milliseconds).
+// A worker that finds no new number in its slot polls for a while (kSpinNanoseconds) and then
+// sleeps on a futex of the slot; a run wakes only the sleepers.
 #define _GNU_SOURCE
 #include "thread_pool.h"
 
@@ -15,6 +16,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +30,7 @@ enum { kMaxWorkers = 63 };
 static const long kSpinNanoseconds = 1000000;
 
 struct slot {
-    _Atomic unsigned generation;
+    _Atomic unsigned generation;   // the number of the last run that asked for this worker
     _Atomic int sleeping;
     unsigned generation_at_start;  // read by the worker: runs published before it starts count
     pthread_t thread;
@@ -37,11 +39,14 @@ struct slot {
 static struct {
     pthread_mutex_t lock;  // held by the one caller the pool serves at a time
     int workers;           // started and not stopped
-    goal_pool_task task;
-    void *context;
-    long chunks;
-    _Atomic long next_chunk __attribute__((aligned(64)));
-    _Atomic int busy_helpers __attribute__((aligned(64)));
+    unsigned sequence;     // the last run's number (never 0)
+    // The run's task. Written only between runs; a helper may read a later run's values after
+    // its own run has ended, and then its claim fails and it discards them.
+    _Atomic(goal_pool_task) task;
+    _Atomic(void *) context;
+    _Atomic long chunks;
+    _Atomic uint64_t claim __attribute__((aligned(64)));  // run number << 32 | next chunk
+    _Atomic long finished __attribute__((aligned(64)));   // chunks of the run done
     _Atomic int stopping;
     struct slot slots[kMaxWorkers];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -68,11 +73,20 @@ static void futex_wake(_Atomic unsigned *word) {
     syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static void claim_chunks(void) {
+// Runs chunks of run `sequence` until it has none left to hand out.
+static void claim_chunks(unsigned sequence) {
     for (;;) {
-        long c = atomic_fetch_add_explicit(&pool.next_chunk, 1, memory_order_relaxed);
-        if (c >= pool.chunks) return;
-        pool.task(pool.context, c);
+        uint64_t word = atomic_load_explicit(&pool.claim, memory_order_acquire);
+        if ((unsigned)(word >> 32) != sequence) return;
+        long chunk = (long)(word & 0xffffffffu);
+        goal_pool_task task = atomic_load_explicit(&pool.task, memory_order_relaxed);
+        void *context = atomic_load_explicit(&pool.context, memory_order_relaxed);
+        if (chunk >= atomic_load_explicit(&pool.chunks, memory_order_relaxed)) return;
+        if (!atomic_compare_exchange_weak_explicit(&pool.claim, &word, word + 1, memory_order_acquire,
+                                                   memory_order_relaxed))
+            continue;
+        task(context, chunk);
+        atomic_fetch_add_explicit(&pool.finished, 1, memory_order_release);
     }
 }
 
@@ -86,8 +100,8 @@ static unsigned wait_for_work(struct slot *slot, unsigned seen) {
         cpu_relax();
     }
     for (;;) {
-        // Announce the sleep before the last look, and the run bumps the generation before it
-        // looks for sleepers: one of the two sees the other (both sequentially consistent).
+        // Announce the sleep before the last look, and a run stores its number before it looks
+        // for sleepers: one of the two sees the other (both sequentially consistent).
         atomic_store(&slot->sleeping, 1);
         unsigned now = atomic_load(&slot->generation);
         if (now == seen) futex_wait(&slot->generation, seen);
@@ -103,8 +117,7 @@ static void *worker_main(void *argument) {
     for (;;) {
         seen = wait_for_work(slot, seen);
         if (atomic_load(&pool.stopping)) return NULL;
-        claim_chunks();
-        atomic_fetch_sub_explicit(&pool.busy_helpers, 1, memory_order_release);
+        claim_chunks(seen);
     }
 }
 
@@ -149,19 +162,22 @@ int goal_pool_run(long chunks, int threads, goal_pool_task task, void *context) 
         pthread_mutex_unlock(&pool.lock);
         return -1;
     }
-    pool.task = task;
-    pool.context = context;
-    pool.chunks = chunks;
-    atomic_store_explicit(&pool.next_chunk, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool.busy_helpers, helpers, memory_order_relaxed);
+    if (chunks > 0xffffffffL) chunks = 0xffffffffL;  // never: the engine's counts are far smaller
+    unsigned sequence = ++pool.sequence;
+    if (sequence == 0) sequence = ++pool.sequence;
+    atomic_store_explicit(&pool.task, task, memory_order_relaxed);
+    atomic_store_explicit(&pool.context, context, memory_order_relaxed);
+    atomic_store_explicit(&pool.chunks, chunks, memory_order_relaxed);
+    atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.claim, (uint64_t)sequence << 32, memory_order_release);
     for (int i = 0; i < helpers; i++) {
         struct slot *slot = &pool.slots[i];
-        atomic_fetch_add(&slot->generation, 1);  // sequentially consistent: publishes the task
+        atomic_store(&slot->generation, sequence);  // sequentially consistent, see wait_for_work
         if (atomic_load(&slot->sleeping)) futex_wake(&slot->generation);
     }
-    claim_chunks();
-    // The helpers finish their last chunk about when the caller does, unless one had to be woken.
-    for (unsigned spins = 1; atomic_load_explicit(&pool.busy_helpers, memory_order_acquire) != 0; spins++) {
+    claim_chunks(sequence);
+    // Only chunks that helpers have started remain; they end about when the caller's last did.
+    for (unsigned spins = 1; atomic_load_explicit(&pool.finished, memory_order_acquire) != chunks; spins++) {
         if (spins % 1024 == 0) sched_yield(); else cpu_relax();
     }
     pthread_mutex_unlock(&pool.lock);
@@ -194,7 +210,7 @@ __attribute__((destructor)) static void stop_workers(void) {
     pthread_mutex_lock(&pool.lock);
     atomic_store(&pool.stopping, 1);
     for (int i = 0; i < pool.workers; i++) {
-        atomic_fetch_add(&pool.slots[i].generation, 1);
+        atomic_fetch_add(&pool.slots[i].generation, 1);  // a number no run has: wakes it to stop
         futex_wake(&pool.slots[i].generation);
     }
     for (int i = 0; i < pool.workers; i++) pthread_join(pool.slots[i].thread, NULL);
