@@ -56,7 +56,7 @@ enum PackedMatrix {
         let useful = productThreads(m: m, n: n, k: k, threads: threads)
         let failed = Atomic<Bool>(false)
         if useful > 1 && panels >= 2 * useful {
-            parallelChunks(panels, threads: useful, chunksPerThread: 4) { range in
+            parallelChunks(panels, threads: useful) { range in
                 if goal_packed_gemm(m, n, k, a, lda, packed, bias, accumulate ? 1 : 0, c, ldc,
                                     range.lowerBound, range.upperBound) != 0 {
                     failed.store(true, ordering: .relaxed)
