@@ -52,18 +52,18 @@ void goal_unpack(const float *packed, size_t k, size_t n, float *b) {
 }
 
 // What every tile computes, over one K slice:
-//   C[r][j] = (load_c ? C[r][j] : 0) + Σ_p A[r][p]·P[p][j] + (bias ? bias[j] : 0)
+//   C[r][j] = (in ? in[r·ld_in + j] : 0) + Σ_p A[r][p]·P[p][j] + (bias ? bias[j] : 0)
 // for r < mr and j < nc, where P is the slice of the panel and A the tile's rows of the slice,
 // copied so that A[r][p] is at a[p·MR + r]: one stream of memory instead of mr.
 // The tile also asks for `ahead` cache lines, `ahead_stride` floats apart from `next` on, to be
 // brought into L2: the tiles over one panel slice share out the next slice among them, because the
 // first tile over a slice would otherwise wait on memory for all of it.
 typedef void (*tile_fn)(int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc,
-                        size_t nc, int load_c, const float *bias, const float *next, size_t ahead,
+                        size_t nc, const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
                         size_t ahead_stride);
 
 static void tile_baseline(int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc,
-                          size_t nc, int load_c, const float *bias, const float *next, size_t ahead,
+                          size_t nc, const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
                           size_t ahead_stride) {
     (void)next, (void)ahead, (void)ahead_stride;
     float sum[MR][NR];
@@ -77,8 +77,9 @@ static void tile_baseline(int mr, size_t kc, const float *a, const float *panel,
     }
     for (int r = 0; r < mr; r++) {
         float *out = c + r * ldc;
+        const float *add = in ? in + r * ld_in : NULL;
         for (size_t j = 0; j < nc; j++)
-            out[j] = (load_c ? out[j] : 0.0f) + sum[r][j] + (bias ? bias[j] : 0.0f);
+            out[j] = (add ? add[j] : 0.0f) + sum[r][j] + (bias ? bias[j] : 0.0f);
     }
 }
 
@@ -91,7 +92,8 @@ static void tile_baseline(int mr, size_t kc, const float *a, const float *panel,
 
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc, size_t nc,
-               int load_c, const float *bias, const float *next, size_t ahead, size_t ahead_stride) {
+               const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
+               size_t ahead_stride) {
 #define DECLARE(r) __m256 lo##r = _mm256_setzero_ps(), hi##r = _mm256_setzero_ps();
     ROWS(DECLARE)
 #undef DECLARE
@@ -115,9 +117,9 @@ tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, floa
         if (r < mr) {                                                                 \
             float *out = c + r * ldc;                                                 \
             __m256 y0 = _mm256_add_ps(lo##r, bias_lo), y1 = _mm256_add_ps(hi##r, bias_hi); \
-            if (load_c) {                                                             \
-                y0 = _mm256_add_ps(_mm256_loadu_ps(out), y0);                         \
-                y1 = _mm256_add_ps(_mm256_loadu_ps(out + 8), y1);                     \
+            if (in) {                                                                 \
+                y0 = _mm256_add_ps(_mm256_loadu_ps(in + r * ld_in), y0);              \
+                y1 = _mm256_add_ps(_mm256_loadu_ps(in + r * ld_in + 8), y1);          \
             }                                                                         \
             _mm256_storeu_ps(out, y0);                                                \
             _mm256_storeu_ps(out + 8, y1);                                            \
@@ -133,7 +135,7 @@ tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, floa
         float *out = c + r * ldc;                                                                   \
         _mm256_storeu_ps(row, lo##r);                                                               \
         _mm256_storeu_ps(row + 8, hi##r);                                                           \
-        for (size_t j = 0; j < nc; j++) out[j] = (load_c ? out[j] : 0.0f) + (row[j] + (bias ? bias[j] : 0.0f)); \
+        for (size_t j = 0; j < nc; j++) out[j] = (in ? in[r * ld_in + j] : 0.0f) + (row[j] + (bias ? bias[j] : 0.0f)); \
     }
     ROWS(STORE_PART)
 #undef STORE_PART
@@ -141,16 +143,16 @@ tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, floa
 #undef ROWS
 
 __attribute__((target("avx2,fma"))) static void tile_avx2(int mr, size_t kc, const float *a, const float *panel,
-                                                          float *c, size_t ldc, size_t nc, int load_c,
-                                                          const float *bias, const float *next, size_t ahead,
+                                                          float *c, size_t ldc, size_t nc, const float *in,
+                                                          size_t ld_in, const float *bias, const float *next, size_t ahead,
                                                           size_t ahead_stride) {
     switch (mr) {
-    case 6: tile_avx2_rows(6, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
-    case 5: tile_avx2_rows(5, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
-    case 4: tile_avx2_rows(4, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
-    case 3: tile_avx2_rows(3, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
-    case 2: tile_avx2_rows(2, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
-    default: tile_avx2_rows(1, kc, a, panel, c, ldc, nc, load_c, bias, next, ahead, ahead_stride); break;
+    case 6: tile_avx2_rows(6, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 5: tile_avx2_rows(5, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 4: tile_avx2_rows(4, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 3: tile_avx2_rows(3, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 2: tile_avx2_rows(2, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    default: tile_avx2_rows(1, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
     }
 }
 
@@ -206,13 +208,14 @@ static float *thread_scratch(void) {
 }
 
 static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                       const float *packed, const float *bias, int accumulate, float *c, size_t ldc,
+                       const float *packed, const float *bias, const float *addend, size_t ld_addend,
+                       float *c, size_t ldc,
                        size_t first_panel, size_t end_panel) {
     size_t first = first_panel * NR, end = min_size(end_panel * NR, n);
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = first; j < end; j++)
-                c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + (bias ? bias[j] : 0.0f);
+                c[i * ldc + j] = (addend ? addend[i * ld_addend + j] : 0.0f) + (bias ? bias[j] : 0.0f);
         return 0;
     }
     size_t width = (n + NR - 1) / NR * NR;
@@ -224,7 +227,8 @@ static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *
             size_t kc = min_size(KC, k - k0);
             size_t tiles = pack_a(a, lda, m0, m1, k0, kc, block);
             // The first slice starts C (from zero or what it holds) and adds the bias once.
-            int load_c = accumulate || k0 > 0;
+            const float *in = k0 > 0 ? c : addend;
+            size_t ld_in = k0 > 0 ? ldc : ld_addend;
             for (size_t j0 = first; j0 < end; j0 += NR) {
                 const float *panel = packed + k0 * width + j0 * kc;
                 const float *panel_bias = bias && k0 == 0 ? bias + j0 : NULL;
@@ -244,7 +248,8 @@ static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *
                     rows = tile_rows(m1 - i);
                     size_t ahead = next_lines > t ? (next_lines - t + spread - 1) / spread : 0;
                     tile((int)rows, kc, block + t * kc * MR, panel, c + i * ldc + j0, ldc, nc,
-                         load_c, panel_bias, next ? next + t * NR : NULL, ahead, spread * NR);
+                         in ? in + i * ld_in + j0 : NULL, ld_in, panel_bias, next ? next + t * NR : NULL,
+                         ahead, spread * NR);
                 }
             }
         }
@@ -253,18 +258,21 @@ static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *
 }
 
 int goal_packed_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
-                      const float *bias, int accumulate, float *c, size_t ldc, size_t first_panel,
+                      const float *bias, const float *addend, size_t ld_addend, float *c, size_t ldc,
+                      size_t first_panel,
                       size_t end_panel) {
 #if defined(__x86_64__) || defined(__i386__)
     tile_fn tile = has_avx2_fma() ? tile_avx2 : tile_baseline;
 #else
     tile_fn tile = tile_baseline;
 #endif
-    return packed_gemm(tile, m, n, k, a, lda, packed, bias, accumulate, c, ldc, first_panel, end_panel);
+    return packed_gemm(tile, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel, end_panel);
 }
 
 int goal_packed_gemm_baseline(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                               const float *packed, const float *bias, int accumulate, float *c,
+                               const float *packed, const float *bias, const float *addend,
+                               size_t ld_addend, float *c,
                                size_t ldc, size_t first_panel, size_t end_panel) {
-    return packed_gemm(tile_baseline, m, n, k, a, lda, packed, bias, accumulate, c, ldc, first_panel, end_panel);
+    return packed_gemm(tile_baseline, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel,
+                       end_panel);
 }

@@ -8,13 +8,19 @@ private let fixtures: String = {
     return parts.joined(separator: "/") + "/fixtures/models"
 }()
 
-/// Op types of a fixture's graph after constant folding and, if asked, fusion.
-private func opTypes(_ name: String, fuse: Bool, trustInferredShapes: Bool = false) throws -> [String: Int] {
+/// A fixture's graph after constant folding and, if asked, fusion.
+private func prepared(_ name: String, fuse: Bool, trustInferredShapes: Bool = false) throws -> GraphIR {
     let path = name.hasSuffix(".onnx") ? "\(fixtures)/../\(name)" : "\(fixtures)/\(name)/model.onnx"
     let graph = try GraphIR(model: try ModelFile(path: path))
     try ConstantFolding.run(graph, trustInferredShapes: trustInferredShapes)
     if fuse { Fusion.run(graph) }
-    return graph.nodes.reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
+    return graph
+}
+
+/// Op types of a fixture's graph after constant folding and, if asked, fusion.
+private func opTypes(_ name: String, fuse: Bool, trustInferredShapes: Bool = false) throws -> [String: Int] {
+    try prepared(name, fuse: fuse, trustInferredShapes: trustInferredShapes).nodes
+        .reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
 }
 
 @Suite struct FusionTests {
@@ -24,6 +30,17 @@ private func opTypes(_ name: String, fuse: Bool, trustInferredShapes: Bool = fal
         #expect(fused["QuickGelu"] == plain["Sigmoid"])
         #expect((fused["Linear"] ?? 0) >= 2 * 6)  // q, k, v, out, fc1, fc2 in each of 2 layers
         #expect((fused["MatMul"] ?? 0) < (plain["MatMul"] ?? 0))
+    }
+
+    @Test func residualAddsJoinTheProductsBeforeThem() throws {
+        for name in ["hf_text_ts", "hf_vision_ts"] {
+            let plain = try opTypes(name, fuse: false), graph = try prepared(name, fuse: true)
+            let withResidual = graph.nodes.filter { $0.opType == "Linear" && $0.inputs.count == 4 }.count
+            let adds = graph.nodes.filter { $0.opType == "Add" }.count
+            // The attention output and the second MLP product of each of the 2 layers.
+            #expect(withResidual == 2 * 2, "\(name)")
+            #expect(adds <= (plain["Add"] ?? 0) - withResidual, "\(name)")
+        }
     }
 
     @Test func openClipFusesErfGelu() throws {

@@ -42,27 +42,48 @@ import Testing
         #expect(back == b, "unpacking gives the matrix back exactly")
 
         let panels = (c.n + 15) / 16
-        for accumulate in [false, true] {
+        // What is added: nothing, C itself (accumulating), or another matrix with a wider row
+        // stride (a residual connection).
+        enum Addend: CaseIterable { case none, itself, separate }
+        let ldr = c.n + 3
+        let residual = Self.values(c.m * ldr, seed: 5)
+        for addend in Addend.allCases {
             for baseline in [false, true] {
                 var out = start
                 // Two calls over two halves of the panels, as two threads would make them.
                 let split = panels / 2
                 for (first, end) in [(0, split), (split, panels)] {
-                    let status = baseline
-                        ? goal_packed_gemm_baseline(c.m, c.n, c.k, a, c.k, packed, bias, accumulate ? 1 : 0, &out, c.n, first, end)
-                        : goal_packed_gemm(c.m, c.n, c.k, a, c.k, packed, bias, accumulate ? 1 : 0, &out, c.n, first, end)
+                    let status = out.withUnsafeMutableBufferPointer { out in
+                        residual.withUnsafeBufferPointer { residual in
+                            let (pointer, ld): (UnsafePointer<Float>?, Int) = switch addend {
+                            case .none: (nil, 0)
+                            case .itself: (UnsafePointer(out.baseAddress!), c.n)
+                            case .separate: (residual.baseAddress!, ldr)
+                            }
+                            return baseline
+                                ? goal_packed_gemm_baseline(c.m, c.n, c.k, a, c.k, packed, bias, pointer, ld,
+                                                            out.baseAddress!, c.n, first, end)
+                                : goal_packed_gemm(c.m, c.n, c.k, a, c.k, packed, bias, pointer, ld, out.baseAddress!,
+                                                   c.n, first, end)
+                        }
+                    }
                     #expect(status == 0)
                 }
                 var worst = 0.0
                 for i in 0..<c.m {
                     for j in 0..<c.n {
-                        var sum = Double(bias[j]) + (accumulate ? Double(start[i * c.n + j]) : 0)
+                        var sum = Double(bias[j])
+                        switch addend {
+                        case .none: break
+                        case .itself: sum += Double(start[i * c.n + j])
+                        case .separate: sum += Double(residual[i * ldr + j])
+                        }
                         for p in 0..<c.k { sum += Double(a[i * c.k + p]) * Double(b[p * c.n + j]) }
                         worst = max(worst, abs(sum - Double(out[i * c.n + j])) / (1 + abs(sum)))
                     }
                 }
                 // float32 sums of up to 600 terms of size 1: far inside 1e-4 relative.
-                #expect(worst < 1e-4, "accumulate \(accumulate), baseline \(baseline): worst relative error \(worst)")
+                #expect(worst < 1e-4, "addend \(addend), baseline \(baseline): worst relative error \(worst)")
             }
         }
     }

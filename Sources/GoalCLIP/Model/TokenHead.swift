@@ -107,7 +107,7 @@ struct HeadPath: Sendable {
                 guard !projected else { throw refuse(n, tower, "a LayerNorm after the projection") }
             case ("", "MatMul") where step.slot == 0 && constOther,
                  ("", "Gemm") where step.slot == 0 && (try? n.int("transA", default: 0)) == 0,
-                 ("goal", "Linear") where step.slot == 0:
+                 ("goal", "Linear") where step.slot == 0 && n.inputs.count == 3:  // not with a residual
                 projected = true
             case ("", "Add"), ("", "Sub"), ("", "Mul"), ("", "Div"):
                 // With a constant: a bias or a scale, applied per token. Without one: the L2

@@ -18,7 +18,7 @@ struct MatMulKernel: Kernel {
 
 /// x · W (+ bias) for x [..., K] (or [K]) and a weight W packed as K×N: every row of x in one
 /// product. The result is [..., N] (or [N]).
-func packedProduct(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ context: ExecutionContext,
+func packedProduct(_ x: Tensor, _ w: Tensor, bias: Tensor?, addend: Tensor? = nil, _ context: ExecutionContext,
                    _ label: String) throws(GoalError) -> Tensor {
     guard let (k, n) = PackedMatrix.sizes(w) else { throw GoalError(.internal, "\(label): the weight is not packed") }
     guard x.rank >= 1, x.shape[x.rank - 1] == k else {
@@ -26,8 +26,12 @@ func packedProduct(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ context: Execution
     }
     let rows = x.shape.dropLast().reduce(1, *)
     let y = try context.tensor(.float32, Array(x.shape.dropLast()) + [n])
+    if let addend, addend.shape != y.shape || addend.dtype != .float32 {
+        throw GoalError(.internal, "\(label): the addend's shape \(addend.shape) is not the product's \(y.shape)")
+    }
     try PackedMatrix.product(m: rows, a: x.floats.baseAddress!, lda: k, w: w,
-                             bias: bias.map { UnsafePointer($0.floats.baseAddress!) }, accumulate: false,
+                             bias: bias.map { UnsafePointer($0.floats.baseAddress!) },
+                             addend: addend.map { UnsafePointer($0.floats.baseAddress!) }, ldAddend: n,
                              c: y.floats.baseAddress!, ldc: n, threads: context.threads, label)
     return y
 }
@@ -141,8 +145,10 @@ struct GemmKernel: Kernel {
             betaForBLAS = 1
         }
         if packed {
-            try PackedMatrix.product(m: m, a: a.floats.baseAddress!, lda: k, w: b, bias: nil, accumulate: betaForBLAS == 1,
-                                     c: y.floats.baseAddress!, ldc: n, threads: context.threads, label)
+            let py = y.floats.baseAddress!
+            try PackedMatrix.product(m: m, a: a.floats.baseAddress!, lda: k, w: b, bias: nil,
+                                     addend: betaForBLAS == 1 ? UnsafePointer(py) : nil, ldAddend: n,
+                                     c: py, ldc: n, threads: context.threads, label)
             return [y]
         }
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

@@ -44,12 +44,12 @@ enum PackedMatrix {
         return out
     }
 
-    /// C[m×n] = (accumulate ? C : 0) + A[m×k] · op(W) + bias, A and C row-major with row
-    /// strides lda and ldc, over up to `threads` threads (split by panels of columns, or by rows
-    /// when there are too few panels to go round).
+    /// C[m×n] = A[m×k] · op(W) + bias + addend, A, C and the addend (which may be C itself)
+    /// row-major with row strides lda, ldc and ldAddend, over up to `threads` threads (split by
+    /// panels of columns, or by rows when there are too few panels to go round).
     static func product(m: Int, a: UnsafePointer<Float>, lda: Int, w: Tensor, bias: UnsafePointer<Float>?,
-                        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        threads: Int, _ label: String) throws(GoalError) {
+                        addend: UnsafePointer<Float>? = nil, ldAddend: Int = 0, c: UnsafeMutablePointer<Float>,
+                        ldc: Int, threads: Int, _ label: String) throws(GoalError) {
         guard let (k, n) = sizes(w), m > 0, n > 0 else { return }
         let packed = UnsafePointer(w.storage.base.assumingMemoryBound(to: Float.self))
         let panels = (n + Int(GOAL_PANEL) - 1) / Int(GOAL_PANEL)
@@ -57,14 +57,15 @@ enum PackedMatrix {
         let failed = Atomic<Bool>(false)
         if useful > 1 && panels >= 2 * useful {
             parallelChunks(panels, threads: useful) { range in
-                if goal_packed_gemm(m, n, k, a, lda, packed, bias, accumulate ? 1 : 0, c, ldc,
+                if goal_packed_gemm(m, n, k, a, lda, packed, bias, addend, ldAddend, c, ldc,
                                     range.lowerBound, range.upperBound) != 0 {
                     failed.store(true, ordering: .relaxed)
                 }
             }
         } else {
             parallelChunks(m, threads: useful, multipleOf: Int(GOAL_TILE_ROWS)) { rows in
-                if goal_packed_gemm(rows.count, n, k, a + rows.lowerBound * lda, lda, packed, bias, accumulate ? 1 : 0,
+                if goal_packed_gemm(rows.count, n, k, a + rows.lowerBound * lda, lda, packed, bias,
+                                    addend.map { $0 + rows.lowerBound * ldAddend }, ldAddend,
                                     c + rows.lowerBound * ldc, ldc, 0, panels) != 0 {
                     failed.store(true, ordering: .relaxed)
                 }

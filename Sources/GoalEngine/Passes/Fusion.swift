@@ -3,6 +3,8 @@
 /// inner values have no other reader, so the rewrite is invisible except through speed.
 ///
 /// - MatMul(x, W) + b, W a constant matrix and b a constant row → Linear: GEMM with a bias epilogue.
+/// - Linear(x, W, b) + r, r not a constant (a residual connection) → Linear(x, W, b, r): r is
+///   added as the product stores its tiles, instead of in a pass of its own.
 /// - x · sigmoid(1.702 · x) → QuickGelu (OpenAI CLIP's activation, in HF exports).
 /// - 0.5 · x · (1 + erf(x / √2)) → Gelu (open_clip's and torch's exact GELU).
 /// - LayerNorm spelled out in nine ops (exports below opset 17) → LayerNormalization.
@@ -12,6 +14,7 @@ enum Fusion {
         rewriter.fuseLayerNorm()
         rewriter.fuseActivations()
         rewriter.fuseLinear()
+        rewriter.fuseResidual()
         graph.nodes = rewriter.result()
     }
 
@@ -119,6 +122,21 @@ enum Fusion {
                             with: Node(name: addBeta.name, opType: "LayerNormalization", inputs: [x, gamma, beta],
                                        outputs: addBeta.outputs,
                                        attributes: ["axis": .int(-1), "epsilon": .float(epsilon)]))
+                    break
+                }
+            }
+        }
+
+        mutating func fuseResidual() {
+            for last in nodes.indices {
+                guard let add = nodes[last], add.opType == "Add", add.domain.isEmpty, add.inputs.count == 2 else { continue }
+                for (k, product) in add.inputs.enumerated() {
+                    let residual = add.inputs[1 - k]
+                    guard residual != product, graph.constants[residual] == nil, let i = producer[product],
+                          readers[product] == 1, let linear = nodes[i], linear.opType == "Linear",
+                          linear.domain == "goal", linear.inputs.count == 3 else { continue }
+                    replace([i], last: last, with: Node(name: add.name, opType: "Linear", domain: "goal",
+                                                        inputs: linear.inputs + [residual], outputs: add.outputs))
                     break
                 }
             }
