@@ -205,3 +205,30 @@ void goal_layer_norm_row(const float *x, float *y, size_t n, const float *gamma,
 #endif
     layer_norm_row_base(x, y, n, gamma, beta, epsilon, mean, inv_std);
 }
+
+// y = a op b over n elements, a and b each either a run of n values (stride 1) or one value
+// repeated (stride 0). One loop per case, so that each is a plain loop the compiler vectorises.
+#define BINARY_LOOPS(OP)                                                                     \
+    if (sa && sb) for (size_t i = 0; i < n; i++) y[i] = a[i] OP b[i];                        \
+    else if (sa) { float v = b[0]; for (size_t i = 0; i < n; i++) y[i] = a[i] OP v; }         \
+    else if (sb) { float v = a[0]; for (size_t i = 0; i < n; i++) y[i] = v OP b[i]; }         \
+    else { float v = a[0] OP b[0]; for (size_t i = 0; i < n; i++) y[i] = v; }
+
+#define BINARY_KERNEL(suffix, attributes)                                                    \
+    attributes static void binary_##suffix(int op, const float *a, int sa, const float *b,   \
+                                           int sb, float *y, size_t n) {                     \
+        switch (op) {                                                                        \
+        case GOAL_BINARY_ADD: BINARY_LOOPS(+) break;                                         \
+        case GOAL_BINARY_SUB: BINARY_LOOPS(-) break;                                         \
+        case GOAL_BINARY_MUL: BINARY_LOOPS(*) break;                                         \
+        default: BINARY_LOOPS(/) break;                                                      \
+        }                                                                                    \
+    }
+
+BINARY_KERNEL(avx2, __attribute__((target("avx2,fma"))))
+BINARY_KERNEL(base, )
+
+void goal_vbinary(int op, const float *a, size_t a_stride, const float *b, size_t b_stride, float *y, size_t n) {
+    int sa = a_stride != 0, sb = b_stride != 0;
+    if (has_avx2_fma()) binary_avx2(op, a, sa, b, sb, y, n); else binary_base(op, a, sa, b, sb, y, n);
+}

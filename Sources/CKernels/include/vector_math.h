@@ -19,6 +19,10 @@ void goal_vsigmoid(const float *x, float *y, size_t n);
 void goal_vquick_gelu(const float *x, float *y, size_t n);
 // p[i] = e^(p[i] - shift) in place; returns the sum of the results (accumulated in double).
 float goal_vexp_shift_sum(float *p, size_t n, float shift);
+enum { GOAL_BINARY_ADD = 0, GOAL_BINARY_SUB = 1, GOAL_BINARY_MUL = 2, GOAL_BINARY_DIV = 3 };
+// y[i] = a[i·a_stride] op b[i·b_stride] for i < n, op one of GOAL_BINARY_*; each stride is 1 (a
+// run of n values) or 0 (one value for all).
+void goal_vbinary(int op, const float *a, size_t a_stride, const float *b, size_t b_stride, float *y, size_t n);
 // Softmax of a contiguous row of n > 0 values: y[i] = e^(x[i] - max) / Σ e^(x[j] - max).
 // Returns the row's maximum (NaN if the row holds one); y is written only when it is finite.
 float goal_softmax_row(const float *x, float *y, size_t n);

@@ -57,6 +57,35 @@ func zipElements<A, B, R>(_ a: Tensor, _ b: Tensor, into out: Tensor, threads: I
     }
 }
 
+/// out = a op b for float tensors through goal_vbinary, in rows along which each operand is
+/// contiguous or constant: whole tensors of one shape, a scalar operand, or broadcast rows such
+/// as a mask added to every attention head. Returns false, having done nothing, for other
+/// layouts (zipElements handles those). A closure called per element costs several times the
+/// arithmetic itself, which made these operators a tenth of a long-text run.
+func floatArithmetic(_ code: Int32, _ a: Tensor, _ b: Tensor, into out: Tensor, threads: Int) -> Bool {
+    let pa = UnsafePointer(a.storage.base.assumingMemoryBound(to: Float.self))
+    let pb = UnsafePointer(b.storage.base.assumingMemoryBound(to: Float.self))
+    let po = out.storage.base.assumingMemoryBound(to: Float.self)
+    let n = out.count
+    if a.shape == b.shape || a.count == 1 || b.count == 1 {
+        let sa = a.count == 1 && n != 1 ? 0 : 1, sb = b.count == 1 && n != 1 ? 0 : 1
+        parallelChunks(n, threads: threads, minimumPerChunk: elementwiseGrain) { r in
+            goal_vbinary(code, pa + sa * r.lowerBound, sa, pb + sb * r.lowerBound, sb, po + r.lowerBound, r.count)
+        }
+        return true
+    }
+    let walk = BroadcastWalk(out: out.shape, strides: [broadcastStrides(a.shape, to: out.shape),
+                                                      broadcastStrides(b.shape, to: out.shape)])
+    let len = walk.rowLength, sa = walk.innerStride(0), sb = walk.innerStride(1)
+    guard (sa == 0 || sa == 1) && (sb == 0 || sb == 1) else { return false }
+    parallelChunks(walk.rows, threads: threads, minimumPerChunk: max(1, elementwiseGrain / max(len, 1))) { rows in
+        walk.visit(rows: rows) { start, offsets in
+            goal_vbinary(code, pa + offsets[0], sa, pb + offsets[1], sb, po + start, len)
+        }
+    }
+    return true
+}
+
 // MARK: - Unary
 
 enum UnaryOp: Sendable {
@@ -160,6 +189,17 @@ struct BinaryKernel: Kernel {
         return [acc]
     }
 
+    /// The C kernel's code for the four arithmetic operators (goal_vbinary).
+    private var vectorCode: Int32? {
+        switch op {
+        case .add: Int32(GOAL_BINARY_ADD)
+        case .sub: Int32(GOAL_BINARY_SUB)
+        case .mul: Int32(GOAL_BINARY_MUL)
+        case .div: Int32(GOAL_BINARY_DIV)
+        default: nil
+        }
+    }
+
     private func apply(_ a: Tensor, _ b0: Tensor, _ context: ExecutionContext) throws(GoalError) -> Tensor {
         var b = b0
         if op == .pow && a.dtype == .float32 && b.dtype != .float32 {
@@ -173,6 +213,7 @@ struct BinaryKernel: Kernel {
         let t = context.threads
         switch a.dtype {
         case .float32:
+            if let code = vectorCode, floatArithmetic(code, a, b, into: out, threads: t) { return out }
             switch op {
             case .add: zipElements(a, b, into: out, threads: t) { (x: Float, y: Float) -> Float in x + y }
             case .sub: zipElements(a, b, into: out, threads: t) { (x: Float, y: Float) -> Float in x - y }

@@ -182,6 +182,8 @@ def _binary(op_type, tol, make_a, make_b=None):
         ("scalar-left", (), (2, 3)),
         ("scalars", (), ()),
         ("empty", (0, 3), (3,)),
+        # An attention mask over every head, large enough to be split between threads.
+        ("heads", (4, 8, 40, 40), (4, 1, 40, 40)),
     ]
     return [op(op_type, [make_a(*sa), make_b(*sb)], tag, tol=tol) for tag, sa, sb in shapes]
 
