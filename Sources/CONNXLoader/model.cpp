@@ -9,6 +9,7 @@
 #include <onnx/version_converter/convert.h>
 
 #include <cerrno>
+#include <mutex>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@ struct ox_model {
     const char *producer_name = "";
     const char *producer_version = "";
     size_t declared_nodes = 0;  // before any opset conversion, which may add nodes
+    std::mutex release_lock;    // ox_model_release_data may be called from several threads
 
     const char *keep(const std::string &s) {
         strings.push_back(s);
@@ -326,6 +328,7 @@ const ox_graph *ox_model_graph(const ox_model *m) { return m->graph; }
 
 int ox_model_release_data(ox_model *m, const void *data) {
     if (!m || !m->graph || !data) return 0;
+    std::lock_guard<std::mutex> hold(m->release_lock);
     // The views are the loader's own; only their const-ness as seen by callers is in the way.
     ox_tensor *views = const_cast<ox_tensor *>(m->graph->initializers);
     for (size_t i = 0; i < m->graph->initializer_count; i++) {

@@ -160,7 +160,8 @@ const ox_graph *ox_model_graph(const ox_model *model);
 // the parsed file are freed and the initializer's view then holds no data (byte_size 0); bytes
 // mapped from an external-data file are dropped from memory (they would be read from the file
 // again if touched). Returns 1 when memory was given back, 0 when `data` is no such payload or
-// its bytes cannot be given back (values repacked from typed fields).
+// its bytes cannot be given back (values repacked from typed fields). Safe to call from several
+// threads at once, for different payloads.
 int ox_model_release_data(ox_model *model, const void *data);
 
 // Things worth knowing that did not stop the load (newer IR than the checker, conversions, ...).

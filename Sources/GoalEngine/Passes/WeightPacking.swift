@@ -1,16 +1,15 @@
-import Synchronization
-
 /// Packs, once, each constant matrix that only products read (the B of MatMul and of Gemm, which
 /// Fusion later turns into the W of Linear), so that no run repacks it (see `PackedMatrix`). The
 /// packed tensor replaces the row-major one under the same name, and `replaced` is handed the
 /// row-major one at once, so that memory the model file holds for it can be given back before
-/// the next weight is packed.
+/// the next weight is packed. Weights are packed on several threads, so `replaced` may be called
+/// from several at once (ox_model_release_data locks for itself).
 ///
 /// A matrix is left alone when anything else reads it (a Gather, a subgraph, a graph output),
 /// when its readers disagree on transposing it, or when a Gemm scales or transposes its other
 /// operand. Small matrices are packed too: it costs nothing worth keeping a second path for.
 enum WeightPacking {
-    static func run(_ graph: GraphIR, threads: Int, replaced: (Tensor) -> Void) throws(GoalError) {
+    static func run(_ graph: GraphIR, threads: Int, replaced: @Sendable (Tensor) -> Void) throws(GoalError) {
         // How products read each constant (transposed or not), and the constants anything else reads.
         var reads: [String: Set<Bool>] = [:]
         var excluded: Set<String> = []
@@ -41,11 +40,10 @@ enum WeightPacking {
         // One block for all of them: few page faults to fill, and no huge page half used per weight.
         let arena = try Storage(longLivedByteCount: bytes)
         let packed = chosen.map { PackedMatrix.slot(for: $0.weight, transposed: $0.transposed, in: arena, at: $0.offset) }
-        let handBack = Mutex(())
         parallelChunks(chosen.count, threads: threads) { range in
             for i in range {
                 PackedMatrix.fill(packed[i], from: chosen[i].weight)
-                handBack.withLock { _ in replaced(chosen[i].weight) }
+                replaced(chosen[i].weight)
             }
         }
         for (item, tensor) in zip(chosen, packed) { graph.constants[item.name] = tensor }
