@@ -39,6 +39,7 @@ struct slot {
 static struct {
     pthread_mutex_t lock;  // held by the one caller the pool serves at a time
     int workers;           // started and not stopped
+    int worker_limit;      // cores this process may use, less the caller's; -1 until known
     unsigned sequence;     // the last run's number (never 0)
     // The run's task. Written only between runs; a helper may read a later run's values after
     // its own run has ended, and then its claim fails and it discards them.
@@ -49,7 +50,7 @@ static struct {
     _Atomic long finished __attribute__((aligned(64)));   // chunks of the run done
     _Atomic int stopping;
     struct slot slots[kMaxWorkers];
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .worker_limit = -1};
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -129,11 +130,14 @@ static int usable_cores(void) {
 }
 
 // Starts workers until there are `wanted` (at most one per core besides the caller's); returns
-// how many there are. Called with the lock held.
+// how many there are. Called with the lock held, on every run: the cores are counted once.
 static int start_workers(int wanted) {
-    int limit = usable_cores() - 1;
-    if (limit > kMaxWorkers) limit = kMaxWorkers;
-    if (wanted > limit) wanted = limit;
+    if (pool.workers >= wanted) return pool.workers;
+    if (pool.worker_limit < 0) {
+        int limit = usable_cores() - 1;
+        pool.worker_limit = limit < 0 ? 0 : (limit > kMaxWorkers ? kMaxWorkers : limit);
+    }
+    if (wanted > pool.worker_limit) wanted = pool.worker_limit;
     if (pool.workers >= wanted) return pool.workers;
     // Workers take no signals: those belong to the host's own threads.
     sigset_t all, previous;
@@ -151,6 +155,7 @@ static int start_workers(int wanted) {
 
 int goal_pool_run(long chunks, int threads, goal_pool_task task, void *context) {
     if (chunks <= 0) return 0;
+    if (chunks > 0xffffffffL) return -1;  // the claim word holds a 32-bit chunk index
     if (pthread_mutex_trylock(&pool.lock) != 0) return -1;
     long wanted = chunks - 1;
     if (wanted > threads - 1) wanted = threads - 1;
@@ -162,7 +167,6 @@ int goal_pool_run(long chunks, int threads, goal_pool_task task, void *context) 
         pthread_mutex_unlock(&pool.lock);
         return -1;
     }
-    if (chunks > 0xffffffffL) chunks = 0xffffffffL;  // never: the engine's counts are far smaller
     unsigned sequence = ++pool.sequence;
     if (sequence == 0) sequence = ++pool.sequence;
     atomic_store_explicit(&pool.task, task, memory_order_relaxed);
@@ -195,6 +199,7 @@ int goal_pool_worker_count(void) {
 static void forget_workers_in_child(void) {
     pthread_mutex_init(&pool.lock, NULL);
     pool.workers = 0;
+    pool.worker_limit = -1;  // the child may run on other cores
     for (int i = 0; i < kMaxWorkers; i++) {
         atomic_store(&pool.slots[i].generation, 0);
         atomic_store(&pool.slots[i].sleeping, 0);

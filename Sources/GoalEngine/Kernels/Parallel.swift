@@ -1,14 +1,13 @@
 import CKernels
 import Dispatch
-import Synchronization
 
 /// Runs body over 0..<count split into at most `threads` contiguous chunks, in parallel when
 /// there is enough work to pay for it, each chunk a multiple of `multipleOf` items but the last.
 /// The chunks go to goal's worker pool (thread_pool.h), whose workers stay awake between the
-/// steps of a run; when the pool is serving another caller they go to Dispatch instead. Either
-/// way a thread takes the next chunk when it is free, so a helper that starts late (another
-/// process on its core) leaves its chunk to the caller instead of holding it up, and neither
-/// runs more threads than there are cores, so concurrent runs never oversubscribe the machine.
+/// steps of a run; when the pool is serving another caller they go to Dispatch instead. In the
+/// pool a thread takes the next chunk when it is free, so a helper that starts late (another
+/// process on its core) leaves its chunk to the caller instead of holding it up. Neither runs
+/// more threads than there are cores, so concurrent runs never oversubscribe the machine.
 /// (Cutting the work finer than the threads, for balance, was measured: four chunks per thread
 /// made a ViT-B/32 image 8 % slower, each chunk packing its rows of A again.)
 func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, multipleOf: Int = 1,
@@ -31,10 +30,7 @@ func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, multip
         }
         if ran { return }
         let shared = UncheckedSendable(job)
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: used) { _ in
-            while case let c = next.add(1, ordering: .relaxed).oldValue, c < used { shared.value.run(c) }
-        }
+        DispatchQueue.concurrentPerform(iterations: used) { c in shared.value.run(c) }
     }
 }
 
