@@ -1,3 +1,5 @@
+import CKernels
+
 // Kernels for the patterns Fusion replaces (domain "goal"). Each computes what its pattern
 // computes, in one pass.
 
@@ -32,16 +34,16 @@ struct LinearKernel: Kernel {
         for r in 0..<rows { (py + r * n).update(from: pb, count: n) }
         BLAS.sgemm(transA: false, transB: false, m: rows, n: n, k: k, alpha: 1, a: x.floats.baseAddress!, lda: k,
                    b: w.floats.baseAddress!, ldb: n, beta: 1, c: py, ldc: n, threads: context.threads)
-        return [try adding(inputs.optional(3), to: y, context)]
+        return [try adding(residual, to: y, context)]
     }
 
     /// y + r as the Add that Fusion folded in would have computed it (r broadcast).
     private func adding(_ r: Tensor?, to y: Tensor, _ context: ExecutionContext) throws(GoalError) -> Tensor {
         guard let r else { return y }
-        let r32 = try PackedMatrix.rowMajor(r)
-        try requireDType(r32, [.float32], label, "the residual")
-        let out = try context.tensor(.float32, try broadcastShape([y.shape, r32.shape], label))
-        zipElements(y, r32, into: out, threads: context.threads) { (a: Float, b: Float) -> Float in a + b }
+        let out = try context.tensor(.float32, try broadcastShape([y.shape, r.shape], label))
+        if !floatArithmetic(Int32(GOAL_BINARY_ADD), y, r, into: out, threads: context.threads) {
+            zipElements(y, r, into: out, threads: context.threads) { (a: Float, b: Float) -> Float in a + b }
+        }
         return out
     }
 }

@@ -104,3 +104,31 @@ def test_models_made_by_others():
             computed += 1
     assert opened >= 0.5 * len(paths), f"only {opened} of {len(paths)} opened"
     assert computed >= 0.8 * opened, f"only {computed} of {opened} had test data"
+
+
+@pytest.mark.parametrize("residual_shape", [(5, 24), (24,), (3, 1, 24)], ids=["same", "row", "broadcast-up"])
+def test_residual_add_after_a_product_matches_onnxruntime(tmp_path, residual_shape):
+    """MatMul + bias + r fuses into one product that adds r as it stores (r of the product's
+    shape) or adds it after (r that the Add broadcasts, even to a larger result)."""
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(11)
+    weight = rng.standard_normal((40, 24), dtype=np.float32)
+    bias = rng.standard_normal(24, dtype=np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["p"]), helper.make_node("Add", ["p", "b"], ["q"]),
+             helper.make_node("Add", ["r", "q"], ["y"])]
+    graph = helper.make_graph(nodes, "residual",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 40]),
+                               helper.make_tensor_value_info("r", TensorProto.FLOAT, list(residual_shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=[numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    path = tmp_path / "residual.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    feeds = {"x": rng.standard_normal((5, 40), dtype=np.float32),
+             "r": rng.standard_normal(residual_shape, dtype=np.float32)}
+    expected = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    for fuse in (True, False):
+        with goal.Graph(path, fuse=fuse) as g:
+            got = g.run(feeds)["y"]
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=f"fuse={fuse}")
