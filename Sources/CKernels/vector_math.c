@@ -59,18 +59,10 @@ KERNEL(vexp, exp_one(v))
 KERNEL(vsigmoid, 1.0f / (1.0f + exp_one(-v)))
 KERNEL(vquick_gelu, v / (1.0f + exp_one(-1.702f * v)))
 
-float goal_vexp_shift_sum(float *p, size_t n, float shift) {
-    // Shift in place, exponentiate in place, then sum in double.
-    for (size_t i = 0; i < n; i++) p[i] -= shift;
-    goal_vexp(p, p, n);
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += p[i];
-    return (float)sum;
-}
-
 // Softmax of one row, for rows whose maximum is finite: y = e^(x - max) / sum. The sum is kept
 // in float: its terms are in (0, 1] with at least one 1, so it loses at most n ulp, against
 // the several ulp each exponential already carries.
+
 static float row_maximum_base(const float *x, size_t n) {
     float m = x[0];
     for (size_t i = 1; i < n; i++) {

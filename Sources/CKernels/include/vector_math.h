@@ -17,8 +17,6 @@ void goal_vexp(const float *x, float *y, size_t n);
 void goal_vsigmoid(const float *x, float *y, size_t n);
 // y[i] = x[i] / (1 + e^(-1.702 x[i])): QuickGELU, as OpenAI's CLIP defines it.
 void goal_vquick_gelu(const float *x, float *y, size_t n);
-// p[i] = e^(p[i] - shift) in place; returns the sum of the results (accumulated in double).
-float goal_vexp_shift_sum(float *p, size_t n, float shift);
 enum { GOAL_BINARY_ADD = 0, GOAL_BINARY_SUB = 1, GOAL_BINARY_MUL = 2, GOAL_BINARY_DIV = 3 };
 // y[i] = a[i·a_stride] op b[i·b_stride] for i < n, op one of GOAL_BINARY_*; each stride is 1 (a
 // run of n values) or 0 (one value for all).

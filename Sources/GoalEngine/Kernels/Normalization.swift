@@ -66,12 +66,10 @@ struct LayerNormalizationKernel: Kernel {
 struct SoftmaxKernel: Kernel {
     let label: String
     let axis: Int64
-    let logarithm: Bool
 
-    init(_ node: Node, logarithm: Bool = false) throws(GoalError) {
+    init(_ node: Node) throws(GoalError) {
         label = node.label
         axis = try node.int("axis", default: -1)
-        self.logarithm = logarithm
     }
 
     func run(_ inputs: [Tensor?], _ context: ExecutionContext) throws(GoalError) -> [Tensor] {
@@ -83,34 +81,23 @@ struct SoftmaxKernel: Kernel {
         let outer = x.rank == 0 ? 1 : x.shape[..<a].reduce(1, *)
         let y = try context.tensor(.float32, x.shape)
         let px = x.floats.baseAddress!, py = y.floats.baseAddress!
-        let log = logarithm
         parallelChunks(outer * inner, threads: context.threads, minimumPerChunk: max(1, 4096 / max(n, 1))) { range in
             for line in range {
                 let o = line / inner, i = line % inner
                 let base = o * n * inner + i
                 // The common case (attention over the last axis): contiguous, vectorised. Rows
                 // with an infinite or NaN maximum take the general path below.
-                if inner == 1 && !log && n > 0 && goal_softmax_row(px + base, py + base, n).isFinite { continue }
+                if inner == 1 && n > 0 && goal_softmax_row(px + base, py + base, n).isFinite { continue }
                 var peak = -Float.infinity
                 for k in 0..<n { peak = max(peak, px[base + k * inner]) }
                 var sum: Float = 0
-                if inner == 1 && peak.isFinite {
-                    (py + base).update(from: px + base, count: n)
-                    sum = goal_vexp_shift_sum(py + base, n, peak)
-                } else {
-                    for k in 0..<n {
-                        let e = expf(px[base + k * inner] - peak)
-                        py[base + k * inner] = e
-                        sum += e
-                    }
+                for k in 0..<n {
+                    let e = expf(px[base + k * inner] - peak)
+                    py[base + k * inner] = e
+                    sum += e
                 }
-                if log {
-                    let shift = peak + logf(sum)
-                    for k in 0..<n { py[base + k * inner] = px[base + k * inner] - shift }
-                } else {
-                    let scale = 1 / sum
-                    for k in 0..<n { py[base + k * inner] *= scale }
-                }
+                let scale = 1 / sum
+                for k in 0..<n { py[base + k * inner] *= scale }
             }
         }
         return [y]
