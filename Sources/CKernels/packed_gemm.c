@@ -1,8 +1,6 @@
 #include "packed_gemm.h"
 #include "cpu_features.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -13,7 +11,9 @@
 // sums fill 12 of the 16 vector registers, leaving room for two panel rows and one broadcast
 // element of A. The product walks K in slices of KC, so that the KC×NR part of a panel (16 KiB)
 // stays in the L1 cache while every row tile of an MC-row block of A (MC×KC floats, 240 KiB at
-// most, within L2) passes over it. (Measured on a 2-core AMD EPYC with AVX2: 6×16 tiles with
+// most, within L2) passes over it. A is read where it lies, not copied into tiles first: a
+// copy would be made again by every call over a few panels, and threads take a product a few
+// panels at a time (see PackedMatrix.swift). (Measured on a 2-core AMD EPYC with AVX2: 6×16 tiles with
 // these sizes reach about 85 of the 94 GFLOP/s OpenBLAS's best large product reaches on one core,
 // for the shapes of a CLIP tower at batch 1.)
 enum { NR = GOAL_PANEL, MR = GOAL_TILE_ROWS, KC = 256, MC = 240 };
@@ -54,15 +54,15 @@ void goal_unpack(const float *packed, size_t k, size_t n, float *b) {
 // What every tile computes, over one K slice:
 //   C[r][j] = (in ? in[r·ld_in + j] : 0) + Σ_p A[r][p]·P[p][j] + (bias ? bias[j] : 0)
 // for r < mr and j < nc, where P is the slice of the panel and A the tile's rows of the slice,
-// copied so that A[r][p] is at a[p·MR + r]: one stream of memory instead of mr.
+// A[r][p] at a[r·lda + p].
 // The tile also asks for `ahead` cache lines, `ahead_stride` floats apart from `next` on, to be
 // brought into L2: the tiles over one panel slice share out the next slice among them, because the
 // first tile over a slice would otherwise wait on memory for all of it.
-typedef void (*tile_fn)(int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc,
+typedef void (*tile_fn)(int mr, size_t kc, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
                         size_t nc, const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
                         size_t ahead_stride);
 
-static void tile_baseline(int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc,
+static void tile_baseline(int mr, size_t kc, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
                           size_t nc, const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
                           size_t ahead_stride) {
     (void)next, (void)ahead, (void)ahead_stride;
@@ -71,7 +71,7 @@ static void tile_baseline(int mr, size_t kc, const float *a, const float *panel,
     for (size_t p = 0; p < kc; p++) {
         const float *row = panel + p * NR;
         for (int r = 0; r < mr; r++) {
-            float x = a[p * MR + r];
+            float x = a[r * lda + p];
             for (int j = 0; j < NR; j++) sum[r][j] += x * row[j];
         }
     }
@@ -91,7 +91,7 @@ static void tile_baseline(int mr, size_t kc, const float *a, const float *panel,
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, float *c, size_t ldc, size_t nc,
+tile_avx2_rows(const int mr, size_t kc, const float *a, size_t lda, const float *panel, float *c, size_t ldc, size_t nc,
                const float *in, size_t ld_in, const float *bias, const float *next, size_t ahead,
                size_t ahead_stride) {
 #define DECLARE(r) __m256 lo##r = _mm256_setzero_ps(), hi##r = _mm256_setzero_ps();
@@ -103,7 +103,7 @@ tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, floa
         panel += NR;
 #define STEP(r)                                              \
         if (r < mr) {                                        \
-            __m256 x = _mm256_broadcast_ss(a + p * MR + r);  \
+            __m256 x = _mm256_broadcast_ss(a + r * lda + p);  \
             lo##r = _mm256_fmadd_ps(x, b0, lo##r);           \
             hi##r = _mm256_fmadd_ps(x, b1, hi##r);           \
         }
@@ -142,17 +142,17 @@ tile_avx2_rows(const int mr, size_t kc, const float *a, const float *panel, floa
 }
 #undef ROWS
 
-__attribute__((target("avx2,fma"))) static void tile_avx2(int mr, size_t kc, const float *a, const float *panel,
+__attribute__((target("avx2,fma"))) static void tile_avx2(int mr, size_t kc, const float *a, size_t lda, const float *panel,
                                                           float *c, size_t ldc, size_t nc, const float *in,
                                                           size_t ld_in, const float *bias, const float *next, size_t ahead,
                                                           size_t ahead_stride) {
     switch (mr) {
-    case 6: tile_avx2_rows(6, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
-    case 5: tile_avx2_rows(5, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
-    case 4: tile_avx2_rows(4, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
-    case 3: tile_avx2_rows(3, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
-    case 2: tile_avx2_rows(2, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
-    default: tile_avx2_rows(1, kc, a, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 6: tile_avx2_rows(6, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 5: tile_avx2_rows(5, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 4: tile_avx2_rows(4, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 3: tile_avx2_rows(3, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    case 2: tile_avx2_rows(2, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
+    default: tile_avx2_rows(1, kc, a, lda, panel, c, ldc, nc, in, ld_in, bias, next, ahead, ahead_stride); break;
     }
 }
 
@@ -171,61 +171,23 @@ static size_t tile_rows(size_t left) {
     }
 }
 
-// Copies rows m0 ..< m1 and columns k0 ..< k0 + kc of A into tiles (tile_rows), each stored
-// column after column with MR floats per column whatever its height (see tile_fn); the unused
-// places are left unset and never read into a stored result. Returns the number of tiles.
-static size_t pack_a(const float *a, size_t lda, size_t m0, size_t m1, size_t k0, size_t kc, float *out) {
-    size_t tiles = 0;
-    for (size_t i = m0, rows; i < m1; i += rows, tiles++) {
-        rows = tile_rows(m1 - i);
-        for (size_t r = 0; r < rows; r++) {
-            const float *src = a + (i + r) * lda + k0;
-            for (size_t p = 0; p < kc; p++) out[p * MR + r] = src[p];
-        }
-        out += kc * MR;
-    }
-    return tiles;
-}
-
-// Each thread keeps one block of scratch for A (MC×KC floats, 240 KiB) for its life: a block
-// that size allocated per call comes from mmap and goes back with munmap, and the page faults and
-// TLB flushes cost a product at batch 16 a third of its time (measured).
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static void make_scratch_key(void) { (void)pthread_key_create(&scratch_key, free); }
-
-static float *thread_scratch(void) {
-    if (pthread_once(&scratch_once, make_scratch_key) != 0) return NULL;
-    float *block = pthread_getspecific(scratch_key);
-    if (!block) {
-        block = malloc((size_t)MC * KC * sizeof(float));
-        if (block && pthread_setspecific(scratch_key, block) != 0) {
-            free(block);
-            block = NULL;
-        }
-    }
-    return block;
-}
-
-static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *a, size_t lda,
-                       const float *packed, const float *bias, const float *addend, size_t ld_addend,
-                       float *c, size_t ldc,
-                       size_t first_panel, size_t end_panel) {
+static void packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                        const float *packed, const float *bias, const float *addend, size_t ld_addend,
+                        float *c, size_t ldc, size_t first_panel, size_t end_panel) {
     size_t first = first_panel * NR, end = min_size(end_panel * NR, n);
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = first; j < end; j++)
                 c[i * ldc + j] = (addend ? addend[i * ld_addend + j] : 0.0f) + (bias ? bias[j] : 0.0f);
-        return 0;
+        return;
     }
     size_t width = (n + NR - 1) / NR * NR;
-    float *block = thread_scratch();
-    if (!block) return -1;
     for (size_t m0 = 0; m0 < m; m0 += MC) {
         size_t m1 = min_size(m, m0 + MC);
         for (size_t k0 = 0; k0 < k; k0 += KC) {
             size_t kc = min_size(KC, k - k0);
-            size_t tiles = pack_a(a, lda, m0, m1, k0, kc, block);
+            size_t tiles = 0;
+            for (size_t i = m0; i < m1; i += tile_rows(m1 - i)) tiles++;
             // The first slice starts C (from zero or what it holds) and adds the bias once.
             const float *in = k0 > 0 ? c : addend;
             size_t ld_in = k0 > 0 ? ldc : ld_addend;
@@ -247,32 +209,29 @@ static int packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float *
                 for (size_t i = m0, t = 0, rows; i < m1; i += rows, t++) {
                     rows = tile_rows(m1 - i);
                     size_t ahead = next_lines > t ? (next_lines - t + spread - 1) / spread : 0;
-                    tile((int)rows, kc, block + t * kc * MR, panel, c + i * ldc + j0, ldc, nc,
+                    tile((int)rows, kc, a + i * lda + k0, lda, panel, c + i * ldc + j0, ldc, nc,
                          in ? in + i * ld_in + j0 : NULL, ld_in, panel_bias, next ? next + t * NR : NULL,
                          ahead, spread * NR);
                 }
             }
         }
     }
-    return 0;
 }
 
-int goal_packed_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+void goal_packed_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                       const float *bias, const float *addend, size_t ld_addend, float *c, size_t ldc,
-                      size_t first_panel,
-                      size_t end_panel) {
+                      size_t first_panel, size_t end_panel) {
 #if defined(__x86_64__) || defined(__i386__)
     tile_fn tile = has_avx2_fma() ? tile_avx2 : tile_baseline;
 #else
     tile_fn tile = tile_baseline;
 #endif
-    return packed_gemm(tile, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel, end_panel);
+    packed_gemm(tile, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel, end_panel);
 }
 
-int goal_packed_gemm_baseline(size_t m, size_t n, size_t k, const float *a, size_t lda,
+void goal_packed_gemm_baseline(size_t m, size_t n, size_t k, const float *a, size_t lda,
                                const float *packed, const float *bias, const float *addend,
-                               size_t ld_addend, float *c,
-                               size_t ldc, size_t first_panel, size_t end_panel) {
-    return packed_gemm(tile_baseline, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel,
-                       end_panel);
+                               size_t ld_addend, float *c, size_t ldc, size_t first_panel,
+                               size_t end_panel) {
+    packed_gemm(tile_baseline, m, n, k, a, lda, packed, bias, addend, ld_addend, c, ldc, first_panel, end_panel);
 }

@@ -5,7 +5,7 @@ import Testing
 
 @testable import GoalEngine
 
-/// parallelChunks over goal's worker pool: every index exactly once, whatever the chunk count,
+/// parallelChunks and parallelPieces over goal's worker pool: every index exactly once, whatever the chunk count,
 /// from nested and concurrent callers alike (those the pool is not serving go to Dispatch).
 @Suite struct ParallelTests {
     /// How often each index of 0..<count was visited by one parallelChunks call.
@@ -23,6 +23,16 @@ import Testing
     @Test(arguments: [(0, 2), (1, 2), (2, 2), (7, 3), (1000, 2), (1000, 8), (100, 64), (5, 100)])
     func everyIndexOnce(count: Int, threads: Int) {
         #expect(Self.visits(count, threads: threads) == [Int](repeating: 1, count: count))
+    }
+
+    /// More pieces than threads, taken as threads become free: each piece whole, once.
+    @Test(arguments: [(37, 4, 2), (64, 4, 2), (10, 1, 3), (9, 100, 2), (0, 4, 2)])
+    func piecesAreEachRunOnce(count: Int, per: Int, threads: Int) {
+        let ranges = Mutex<[Range<Int>]>([])
+        parallelPieces(count, per: per, threads: threads) { range in ranges.withLock { $0.append(range) } }
+        let sorted = ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+        let expected = stride(from: 0, to: count, by: per).map { $0..<min(count, $0 + per) }
+        #expect(sorted == expected)
     }
 
     @Test func chunksFollowTheMinimum() {

@@ -30,18 +30,17 @@ void goal_unpack(const float *packed, size_t k, size_t n, float *b);
 // first_panel·GOAL_PANEL up to n), so that threads can share one product. A is row-major with
 // row stride lda, C with row stride ldc; bias (n floats) may be NULL; addend (m×n, row stride
 // ld_addend) may be NULL, or C itself to add the product to what C holds. A residual connection
-// (y = x + f(x) · W + b) passes x as the addend and costs no pass of its own.
-// Returns 0, or -1 when the scratch memory for a block of A cannot be allocated.
-int goal_packed_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
-                     const float *bias, const float *addend, size_t ld_addend, float *c, size_t ldc,
-                     size_t first_panel, size_t end_panel);
+// (y = x + f(x) · W + b) passes x as the addend and costs no pass of its own. Takes no memory.
+void goal_packed_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                      const float *bias, const float *addend, size_t ld_addend, float *c, size_t ldc,
+                      size_t first_panel, size_t end_panel);
 
 // The same product through the baseline x86-64 code that CPUs without AVX2 and FMA run, for
 // tests on machines that have them.
-int goal_packed_gemm_baseline(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                              const float *packed, const float *bias, const float *addend,
-                              size_t ld_addend, float *c, size_t ldc, size_t first_panel,
-                              size_t end_panel);
+void goal_packed_gemm_baseline(size_t m, size_t n, size_t k, const float *a, size_t lda,
+                               const float *packed, const float *bias, const float *addend,
+                               size_t ld_addend, float *c, size_t ldc, size_t first_panel,
+                               size_t end_panel);
 
 #ifdef __cplusplus
 }

@@ -29,10 +29,10 @@ func packedProduct(_ x: Tensor, _ w: Tensor, bias: Tensor?, addend: Tensor? = ni
     if let addend, addend.shape != y.shape || addend.dtype != .float32 {
         throw GoalError(.internal, "\(label): the addend's shape \(addend.shape) is not the product's \(y.shape)")
     }
-    try PackedMatrix.product(m: rows, a: x.floats.baseAddress!, lda: k, w: w,
-                             bias: bias.map { UnsafePointer($0.floats.baseAddress!) },
-                             addend: addend.map { UnsafePointer($0.floats.baseAddress!) }, ldAddend: n,
-                             c: y.floats.baseAddress!, ldc: n, threads: context.threads, label)
+    PackedMatrix.product(m: rows, a: x.floats.baseAddress!, lda: k, w: w,
+                         bias: bias.map { UnsafePointer($0.floats.baseAddress!) },
+                         addend: addend.map { UnsafePointer($0.floats.baseAddress!) }, ldAddend: n,
+                         c: y.floats.baseAddress!, ldc: n, threads: context.threads)
     return y
 }
 
@@ -146,9 +146,9 @@ struct GemmKernel: Kernel {
         }
         if packed {
             let py = y.floats.baseAddress!
-            try PackedMatrix.product(m: m, a: a.floats.baseAddress!, lda: k, w: b, bias: nil,
-                                     addend: betaForBLAS == 1 ? UnsafePointer(py) : nil, ldAddend: n,
-                                     c: py, ldc: n, threads: context.threads, label)
+            PackedMatrix.product(m: m, a: a.floats.baseAddress!, lda: k, w: b, bias: nil,
+                                 addend: betaForBLAS == 1 ? UnsafePointer(py) : nil, ldAddend: n,
+                                 c: py, ldc: n, threads: context.threads)
             return [y]
         }
         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

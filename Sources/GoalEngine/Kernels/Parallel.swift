@@ -3,13 +3,6 @@ import Dispatch
 
 /// Runs body over 0..<count split into at most `threads` contiguous chunks, in parallel when
 /// there is enough work to pay for it, each chunk a multiple of `multipleOf` items but the last.
-/// The chunks go to goal's worker pool (thread_pool.h), whose workers stay awake between the
-/// steps of a run; when the pool is serving another caller they go to Dispatch instead. In the
-/// pool a thread takes the next chunk when it is free, so a helper that starts late (another
-/// process on its core) leaves its chunk to the caller instead of holding it up. Neither runs
-/// more threads than there are cores, so concurrent runs never oversubscribe the machine.
-/// (Cutting the work finer than the threads, for balance, was measured: four chunks per thread
-/// made a ViT-B/32 image 8 % slower, each chunk packing its rows of A again.)
 func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, multipleOf: Int = 1,
                     _ body: (Range<Int>) -> Void) {
     let chunks = min(threads, count / max(minimumPerChunk, 1))
@@ -18,23 +11,38 @@ func parallelChunks(_ count: Int, threads: Int, minimumPerChunk: Int = 1, multip
         return
     }
     let unit = max(multipleOf, 1)
-    let per = ((count + chunks - 1) / chunks + unit - 1) / unit * unit
-    let used = (count + per - 1) / per
+    parallelPieces(count, per: ((count + chunks - 1) / chunks + unit - 1) / unit * unit, threads: chunks, body)
+}
+
+/// Runs body over 0..<count cut into pieces of `per` items (the last may be shorter), which up
+/// to `threads` threads take one at a time as each becomes free. The pieces go to goal's worker
+/// pool (thread_pool.h), whose workers stay awake between the steps of a run; when the pool is
+/// serving another caller they go to Dispatch instead. A thread that is slow to start or runs
+/// slowly (another process on its core) takes fewer pieces rather than holding the others up;
+/// more pieces than threads buy that balance where a piece costs no set-up of its own. Neither
+/// runs more threads than there are cores, so concurrent runs never oversubscribe the machine.
+func parallelPieces(_ count: Int, per: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let per = max(per, 1)
+    let pieces = (count + per - 1) / per
+    if pieces <= 1 || threads <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
     withoutActuallyEscaping(body) { body in
-        // The chunks touch disjoint parts of the output; that is what makes this safe.
+        // The pieces touch disjoint parts of the output; that is what makes this safe.
         var job = ChunkedJob(count: count, per: per, body: body)
         let ran = withUnsafeMutablePointer(to: &job) { pointer in
-            goal_pool_run(used, Int32(chunks), { context, chunk in
-                context!.assumingMemoryBound(to: ChunkedJob.self).pointee.run(chunk)
+            goal_pool_run(pieces, Int32(min(threads, pieces)), { context, piece in
+                context!.assumingMemoryBound(to: ChunkedJob.self).pointee.run(piece)
             }, pointer) == 0
         }
         if ran { return }
         let shared = UncheckedSendable(job)
-        DispatchQueue.concurrentPerform(iterations: used) { c in shared.value.run(c) }
+        DispatchQueue.concurrentPerform(iterations: pieces) { c in shared.value.run(c) }
     }
 }
 
-/// One parallelChunks call as the pool's tasks see it.
+/// One parallelPieces call as the pool's tasks see it.
 private struct ChunkedJob {
     let count: Int
     let per: Int
