@@ -12,20 +12,6 @@
 namespace goal_loader {
 namespace {
 
-bool escapes_folder(const std::string &location) {
-    if (location.empty()) return false;
-    if (location[0] == '/' || location[0] == '\\') return true;
-    if (location.size() >= 2 && location[1] == ':') return true;  // a Windows drive letter
-    size_t start = 0;
-    while (start <= location.size()) {
-        size_t end = location.find_first_of("/\\", start);
-        if (end == std::string::npos) end = location.size();
-        if (location.compare(start, end - start, "..") == 0 && end - start == 2) return true;
-        start = end + 1;
-    }
-    return false;
-}
-
 bool parse_u64(const std::string &text, uint64_t &out) {
     if (text.empty() || text.size() > 20) return false;
     uint64_t v = 0;
@@ -40,6 +26,20 @@ bool parse_u64(const std::string &text, uint64_t &out) {
 }
 
 }  // namespace
+
+bool escapes_folder(const std::string &location) {
+    if (location.empty()) return false;
+    if (location[0] == '/' || location[0] == '\\') return true;
+    if (location.size() >= 2 && location[1] == ':') return true;  // a Windows drive letter
+    size_t start = 0;
+    while (start <= location.size()) {
+        size_t end = location.find_first_of("/\\", start);
+        if (end == std::string::npos) end = location.size();
+        if (location.compare(start, end - start, "..") == 0 && end - start == 2) return true;
+        start = end + 1;
+    }
+    return false;
+}
 
 const void *ExternalData::resolve(const onnx::TensorProto &tensor, uint64_t expected_bytes) {
     const std::string &name = tensor.name();

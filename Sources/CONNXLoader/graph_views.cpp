@@ -32,6 +32,15 @@ template <typename T> const T *GraphViews::keep(std::vector<T> items) {
     }
 }
 
+bool GraphViews::free_copy(const void *data) {
+    for (auto &copy : repacked_) {
+        if (copy.empty() || copy.data() != data) continue;
+        std::string().swap(copy);
+        return true;
+    }
+    return false;
+}
+
 ox_tensor GraphViews::tensor_view(const onnx::TensorProto &t) {
     Payload p = tensor_payload(t, external_, repacked_);
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace goal_loader {
 
@@ -42,8 +43,46 @@ private:
     uint64_t size_ = 0;
 };
 
+// Reads protobuf's wire format from a buffer, for the few places that look at a file's bytes
+// before (or instead of) protobuf's own parser.
+struct WireReader {
+    const uint8_t *p;
+    uint64_t size;
+    uint64_t pos = 0;
+
+    // false when the varint runs past the end of the buffer or beyond 10 bytes.
+    bool varint(uint64_t &out, bool &ran_out) {
+        out = 0;
+        ran_out = false;
+        for (int shift = 0; shift < 70; shift += 7) {
+            if (pos >= size) {
+                ran_out = true;
+                return false;
+            }
+            uint8_t b = p[pos++];
+            out |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80)) return true;
+        }
+        return false;
+    }
+};
+
 // Why a buffer failed to parse as a ModelProto: OX_TRUNCATED or OX_NOT_ONNX, with a reason.
 ox_code classify_unparsable(const uint8_t *bytes, uint64_t size, std::string &reason);
+
+// Drops the whole pages inside [data, data + size) of a file mapping from memory (they are read
+// from the file again if touched). Returns whether any were.
+bool drop_pages(const void *data, uint64_t size);
+
+// A copy of the ModelProto in `file` whose large top-level initializer payloads are left out and
+// named instead as external data at their offsets in the file itself, found under `location`;
+// mapped[i] says whether initializer i was. False when the file has nothing to leave out or is
+// not read the way this expects: the caller then parses the file itself. See mapped_payloads.cpp.
+bool skeleton_of(const uint8_t *file, uint64_t size, const std::string &location, std::string &skeleton,
+                 std::vector<bool> &mapped);
+
+// Whether an external-data location would leave the model's folder (absolute, or with "..").
+bool escapes_folder(const std::string &location);
 
 // Finds, maps and bounds-checks external-data files next to a model. Each file is mapped once
 // and stays mapped for the resolver's lifetime.
@@ -81,6 +120,9 @@ class GraphViews {
 public:
     GraphViews(ExternalData &external) : external_(external) {}
     const ox_graph *build(const onnx::GraphProto &graph);
+    // Frees the copy of a payload made here (see tensor_payload) that starts at `data`; false if
+    // there is none.
+    bool free_copy(const void *data);
 
 private:
     ox_tensor tensor_view(const onnx::TensorProto &tensor);

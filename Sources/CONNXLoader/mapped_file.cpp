@@ -35,6 +35,13 @@ int MappedFile::open(const std::string &path) {
     return 0;
 }
 
+bool drop_pages(const void *data, uint64_t size) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)data + page - 1) / page * page;
+    uintptr_t end = ((uintptr_t)data + size) / page * page;
+    return end > start && madvise((void *)start, end - start, MADV_DONTNEED) == 0;
+}
+
 MappedFile::~MappedFile() {
     if (data_) munmap(const_cast<uint8_t *>(data_), (size_t)size_);
 }

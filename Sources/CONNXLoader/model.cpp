@@ -39,6 +39,9 @@ struct ox_model {
     const char *producer_version = "";
     size_t declared_nodes = 0;  // before any opset conversion, which may add nodes
     std::mutex release_lock;    // ox_model_release_data may be called from several threads
+    // Per top-level initializer: whether its payload was left in the mapped model file (see
+    // mapped_payloads.cpp) rather than parsed into the proto.
+    std::vector<bool> mapped_from_file;
 
     const char *keep(const std::string &s) {
         strings.push_back(s);
@@ -210,11 +213,31 @@ void resolve_graph(ox_model &m, const std::string &folder) {
     m.graph = m.views->build(graph);
 }
 
+// Parses the model from a skeleton of its mapped file, its large payloads left in the file (see
+// mapped_payloads.cpp). False, with nothing kept, when that does not apply.
+bool parse_skeleton(ox_model &m, const std::string &path) {
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    if (name.empty() || name.find('\0') != std::string::npos || escapes_folder(name)) return false;
+    MappedFile file;
+    if (file.open(path) != 0 || file.size() == 0) return false;
+    std::string skeleton;
+    std::vector<bool> mapped;
+    if (!skeleton_of(file.data(), file.size(), name, skeleton, mapped)) return false;
+    if (!m.proto.ParseFromString(skeleton) || !m.proto.has_graph() ||
+        (size_t)m.proto.graph().initializer_size() != mapped.size()) {
+        m.proto.Clear();
+        return false;
+    }
+    m.mapped_from_file = std::move(mapped);
+    return true;
+}
+
 void open_model(ox_model &m, const std::string &path, const ox_options &options) {
     {
-        // The file is read through a small buffer rather than a mapping: the protobuf message
-        // copies every weight anyway, and a mapping of the whole file alongside it would double
-        // the peak memory of opening. Only a file that fails to parse is mapped, to say why.
+        // A file whose weights are inside it is mapped, and parsed without them (parse_skeleton).
+        // Any other is read through a small buffer: the protobuf message copies every payload,
+        // and a mapping of the whole file alongside it would double the peak memory of opening.
+        // A file that fails to parse is mapped, to say why.
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             int err = errno;
@@ -233,8 +256,8 @@ void open_model(ox_model &m, const std::string &path, const ox_options &options)
             fail(OX_UNSUPPORTED, path + " is over 2 GiB, more than one protobuf message can hold; "
                                         "save the weights as external data");
         }
-        bool parsed = false;
-        {
+        bool parsed = parse_skeleton(m, path);
+        if (!parsed) {
             google::protobuf::io::FileInputStream stream(fd, 1 << 20);
             parsed = st.st_size > 0 && m.proto.ParseFromZeroCopyStream(&stream) && stream.GetErrno() == 0;
         }
@@ -261,6 +284,10 @@ void open_model(ox_model &m, const std::string &path, const ox_options &options)
     if (options.infer_shapes) infer_shapes(m);
     // Last: the views point into the proto, which nothing changes after this.
     resolve_graph(m, folder);
+    // To the caller a payload left in the model file is no external data: the file holds it.
+    ox_tensor *views = const_cast<ox_tensor *>(m.graph->initializers);
+    for (size_t i = 0; i < m.mapped_from_file.size() && i < m.graph->initializer_count; i++)
+        if (m.mapped_from_file[i]) views[i].is_external = 0;
 }
 
 char *copy_message(const std::string &text) {
@@ -334,13 +361,13 @@ int ox_model_release_data(ox_model *m, const void *data) {
     for (size_t i = 0; i < m->graph->initializer_count; i++) {
         ox_tensor &view = views[i];
         if (view.data != data || view.byte_size == 0) continue;
-        if (view.is_external) {
-            // Whole pages inside the payload only: the pages at either end may hold neighbours.
-            const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-            uintptr_t start = ((uintptr_t)data + page - 1) / page * page;
-            uintptr_t end = ((uintptr_t)data + view.byte_size) / page * page;
-            if (end <= start) return 0;
-            return madvise((void *)start, end - start, MADV_DONTNEED) == 0 ? 1 : 0;
+        if (view.is_external || (i < m->mapped_from_file.size() && m->mapped_from_file[i])) {
+            // An aligned copy of a payload the file holds at an odd offset is freed; a payload
+            // read in place loses its whole pages (those at either end may hold neighbours).
+            if (!m->views->free_copy(data)) return drop_pages(data, view.byte_size) ? 1 : 0;
+            view.data = nullptr;
+            view.byte_size = 0;
+            return 1;
         }
         for (auto &tensor : *m->proto.mutable_graph()->mutable_initializer()) {
             if (!tensor.has_raw_data() || tensor.raw_data().data() != data) continue;

@@ -67,7 +67,10 @@ Payload tensor_payload(const TensorProto &tensor, ExternalData &external, std::d
         const void *mapped = external.resolve(tensor, bytes);
         if (reinterpret_cast<uintptr_t>(mapped) % width == 0) return Payload{mapped, bytes, true};
         // An offset that is not a multiple of the element size: kernels need aligned elements.
+        // The mapped pages are read once, for the copy, and then dropped from memory, so that
+        // the weights are not held twice; ox_model_release_data frees the copy.
         owned.emplace_back(static_cast<const char *>(mapped), (size_t)bytes);
+        drop_pages(mapped, bytes);
         return Payload{owned.back().data(), bytes, true};
     }
 

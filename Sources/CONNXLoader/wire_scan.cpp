@@ -10,28 +10,6 @@
 namespace goal_loader {
 namespace {
 
-struct Reader {
-    const uint8_t *p;
-    uint64_t size;
-    uint64_t pos = 0;
-
-    // false when the varint runs past the end of the buffer or beyond 10 bytes.
-    bool varint(uint64_t &out, bool &ran_out) {
-        out = 0;
-        ran_out = false;
-        for (int shift = 0; shift < 70; shift += 7) {
-            if (pos >= size) {
-                ran_out = true;
-                return false;
-            }
-            uint8_t b = p[pos++];
-            out |= (uint64_t)(b & 0x7f) << shift;
-            if (!(b & 0x80)) return true;
-        }
-        return false;
-    }
-};
-
 // ModelProto's fields and their wire types (0 varint, 2 length-delimited).
 int expected_wire_type(uint64_t field) {
     switch (field) {
@@ -67,7 +45,7 @@ constexpr int nesting_limit = 100;
 // counted as messages, which a string or a raw tensor payload almost never does. Stops looking
 // once past the limit, so the work stays bounded.
 int nesting_depth(const uint8_t *bytes, uint64_t size, int depth) {
-    Reader r{bytes, size};
+    WireReader r{bytes, size};
     int deepest = depth;
     bool ran_out = false;
     while (r.pos < size) {
@@ -98,7 +76,7 @@ ox_code classify_unparsable(const uint8_t *bytes, uint64_t size, std::string &re
         reason = "the file is empty";
         return OX_NOT_ONNX;
     }
-    Reader r{bytes, size};
+    WireReader r{bytes, size};
     uint64_t tag = 0, ir = 0;
     bool ran_out = false;
     // The first field must be a plausible ir_version; anything else is another kind of file.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import GoalEngine
@@ -79,5 +80,34 @@ private func kind(of relative: String) -> GoalError.Kind? {
         #expect(Array(shape[1...]) == [.fixed(3), .fixed(32), .fixed(32)])
         if case .symbolic = shape[0] {} else { Issue.record("batch axis should be symbolic, got \(shape[0])") }
         #expect(model.opsets.contains(OpsetImport(domain: "ai.onnx", version: 17)))
+    }
+
+    /// Large payloads inside a model file are read from a mapping of the file, not parsed into
+    /// protobuf's own copy (mapped_payloads.cpp). Against the ordinary parse, which a file name
+    /// that could not be an external-data location (a drive-letter colon) still takes: the same
+    /// bytes, shapes and types, none of them shown as external data.
+    @Test func payloadsLeftInTheFileEqualTheParsedOnes() throws {
+        let source = "\(fixtures)/models/hf_vision_dynamo/model.onnx"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("goal-mapped-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let parsedPath = folder.appendingPathComponent("c:model.onnx").path
+        try FileManager.default.copyItem(atPath: source, toPath: parsedPath)
+
+        let mapped = try ModelFile(path: source)
+        let parsed = try ModelFile(path: parsedPath)
+        let large = mapped.initializers.filter { $0.bytes.count >= 4096 }
+        #expect(large.count >= 10, "the fixture has weights large enough to stay in the file")
+        #expect(mapped.initializers.allSatisfy { !$0.isExternal })
+        #expect(mapped.initializers.count == parsed.initializers.count)
+        for (a, b) in zip(mapped.initializers, parsed.initializers) {
+            #expect(a.name == b.name && a.shape == b.shape && a.elementType == b.elementType)
+            #expect(Array(a.bytes) == Array(b.bytes), "\(a.name)")
+        }
+        // Each can be given back, whether read in place or copied to an aligned address (one
+        // read in place needs a whole page inside it: two pages' bytes make sure).
+        for tensor in large where tensor.bytes.count >= 8192 {
+            #expect(mapped.releasePayload(at: tensor.bytes.baseAddress!), "\(tensor.name)")
+        }
     }
 }

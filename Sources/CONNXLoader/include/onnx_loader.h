@@ -156,12 +156,13 @@ const ox_tensor *ox_model_initializers(const ox_model *model);
 const ox_graph *ox_model_graph(const ox_model *model);
 
 // Gives back the memory of the top-level initializer whose payload starts at `data`, once the
-// caller holds its values in another form and will never read these bytes again. Bytes inside
-// the parsed file are freed and the initializer's view then holds no data (byte_size 0); bytes
-// mapped from an external-data file are dropped from memory (they would be read from the file
-// again if touched). Returns 1 when memory was given back, 0 when `data` is no such payload or
-// its bytes cannot be given back (values repacked from typed fields). Safe to call from several
-// threads at once, for different payloads.
+// caller holds its values in another form and will never read these bytes again. Bytes held in
+// memory of the loader's own (a parsed payload, or an aligned copy of one the file holds at an
+// odd offset) are freed and the initializer's view then holds no data (byte_size 0); bytes read
+// in place from a mapped file, the model's own or an external-data file, are dropped from memory
+// (they would be read from the file again if touched). Returns 1 when memory was given back, 0
+// when `data` is no such payload or its bytes cannot be given back (values repacked from typed
+// fields). Safe to call from several threads at once, for different payloads.
 int ox_model_release_data(ox_model *model, const void *data);
 
 // Things worth knowing that did not stop the load (newer IR than the checker, conversions, ...).
