@@ -7,9 +7,10 @@
 // into the mapping: the rest of the loader, the checker included, sees an ordinary model whose
 // weights live in a file next to it.
 //
-// Only the top-level initializers' raw_data of at least `smallest_mapped` bytes are left out:
-// small tensors such as shapes, which shape inference and the opset converter may read, stay
-// inside the message. Anything this reader does not expect (a damaged field, a graph field that
+// Only the top-level initializers' raw_data of at least `smallest_mapped` bytes are left out,
+// and only where their size is what the tensor's type and shape need (a tensor that is wrong
+// stays in the message, for the ordinary message about it): small tensors such as shapes, which
+// shape inference and the opset converter may read, stay inside the message. Anything this reader does not expect (a damaged field, a graph field that
 // appears twice, a tensor already external) makes it give up, and the file is parsed the
 // ordinary way, which also gives the ordinary error messages.
 #include "loader_internal.h"
@@ -23,6 +24,8 @@ constexpr uint64_t smallest_mapped = 4096;
 enum : uint64_t {
     model_graph = 7,
     graph_initializer = 5,
+    tensor_dims = 1,
+    tensor_data_type = 2,
     tensor_raw_data = 9,
     tensor_external_data = 13,
     tensor_data_location = 14,
@@ -33,6 +36,7 @@ enum : uint64_t {
 struct Field {
     uint64_t number = 0;
     int wire = 0;
+    uint64_t value = 0;                // a varint field's value
     uint64_t start = 0, end = 0;        // the whole field, tag included
     uint64_t payload = 0, length = 0;  // a length-delimited field's contents
 };
@@ -40,7 +44,7 @@ struct Field {
 // Reads the next field; false if it is malformed or of a wire type protobuf no longer writes.
 bool next_field(WireReader &r, Field &f) {
     bool ran_out = false;
-    uint64_t tag = 0, ignored = 0;
+    uint64_t tag = 0;
     f.start = r.pos;
     if (!r.varint(tag, ran_out)) return false;
     f.number = tag >> 3;
@@ -48,7 +52,7 @@ bool next_field(WireReader &r, Field &f) {
     if (f.number == 0) return false;
     switch (f.wire) {
     case 0:
-        if (!r.varint(ignored, ran_out)) return false;
+        if (!r.varint(f.value, ran_out)) return false;
         break;
     case 1:
         if (r.size - r.pos < 8) return false;
@@ -97,13 +101,32 @@ bool tensor(const uint8_t *file, uint64_t at, uint64_t size, const std::string &
     WireReader r{file + at, size};
     Field f, raw;
     int raw_fields = 0;
-    bool external = false;
+    bool external = false, sized = true;
+    uint64_t type = 0, count = 1;
+    auto dimension = [&](uint64_t d) {
+        if (d > 0 && count > UINT64_MAX / 8 / d) sized = false;  // more than can exist: not ours to judge
+        count *= d;
+    };
     while (r.pos < size) {
         if (!next_field(r, f)) return false;
         if (f.number == tensor_raw_data && f.wire == 2) raw_fields++, raw = f;
         if (f.number == tensor_external_data || f.number == tensor_data_location) external = true;
+        if (f.number == tensor_data_type && f.wire == 0) type = f.value;
+        if (f.number == tensor_dims && f.wire == 0) dimension(f.value);
+        if (f.number == tensor_dims && f.wire == 2) {  // packed
+            WireReader dims{file + at + f.payload, f.length};
+            uint64_t d = 0;
+            bool ran_out = false;
+            while (dims.pos < dims.size) {
+                if (!dims.varint(d, ran_out)) return false;
+                dimension(d);
+            }
+        }
     }
-    mapped = raw_fields == 1 && !external && raw.length >= smallest_mapped;
+    // A negative dimension arrives as a huge varint and fails the size test below.
+    uint64_t width = type <= INT32_MAX ? element_size((int32_t)type) : 0;
+    mapped = raw_fields == 1 && !external && raw.length >= smallest_mapped && sized && width > 0 &&
+             count <= UINT64_MAX / width && count * width == raw.length;
     if (!mapped) {
         out.append(reinterpret_cast<const char *>(file + at), size);
         return true;

@@ -278,3 +278,44 @@ def test_hostile_sizes_are_statuses_not_crashes(tmp_path):
     with _single_node(tmp_path, helper.make_node("Range", ["start", "limit", "delta"], ["y"]), r, I64) as g:
         with pytest.raises(goal.InvalidArgumentError, match="too long"):
             g.run({"start": np.array(-big - 1), "limit": np.array(big), "delta": np.array(1)})
+
+
+def _matmul_model(weight: onnx.TensorProto) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 32])], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_weights_read_in_place_match_onnxruntime(tmp_path):
+    # A weight of 8 KiB, large enough to be read from the mapped file rather than parsed, at an
+    # odd offset and at an aligned one (the name's length moves the payload): both run as
+    # onnxruntime runs them.
+    import onnxruntime as ort
+    w = np.random.default_rng(3).standard_normal((64, 32)).astype(np.float32)
+    x = np.random.default_rng(4).standard_normal((1, 64)).astype(np.float32)
+    offsets = set()
+    for name in ("w", "ww", "www", "wwww"):
+        model = _matmul_model(numpy_helper.from_array(w, "w"))
+        model.doc_string = name  # written before the graph: each character moves the payload a byte
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(model, path)
+        offsets.add(path.read_bytes().find(w.tobytes()) % 4)
+        expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        with goal.Graph(path) as g:
+            np.testing.assert_allclose(g.run({"x": x})["y"], expected, rtol=1e-5, atol=1e-5)
+    assert 0 in offsets and len(offsets) > 1, offsets
+
+
+def test_raw_data_of_the_wrong_size_is_named(tmp_path):
+    # 8 KiB of raw data for a tensor whose shape needs 8 KiB + 4 bytes: refused as the tensor it
+    # is (inside the file), not as external data.
+    weight = onnx.TensorProto(name="w", data_type=onnx.TensorProto.FLOAT, dims=[64, 32])
+    weight.dims[1] = 32
+    weight.raw_data = np.zeros(64 * 32 - 1, np.float32).tobytes()
+    path = tmp_path / "short.onnx"
+    path.write_bytes(_matmul_model(weight).SerializeToString())
+    with pytest.raises(goal.GoalError) as caught:
+        goal.Graph(path)
+    assert "'w'" in caught.value.message and "external" not in caught.value.message, caught.value.message
