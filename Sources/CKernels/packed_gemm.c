@@ -183,11 +183,10 @@ static void packed_gemm(tile_fn tile, size_t m, size_t n, size_t k, const float 
     }
     size_t width = (n + NR - 1) / NR * NR;
     for (size_t m0 = 0; m0 < m; m0 += MC) {
-        size_t m1 = min_size(m, m0 + MC);
+        size_t m1 = min_size(m, m0 + MC), tiles = 0;
+        for (size_t i = m0; i < m1; i += tile_rows(m1 - i)) tiles++;
         for (size_t k0 = 0; k0 < k; k0 += KC) {
             size_t kc = min_size(KC, k - k0);
-            size_t tiles = 0;
-            for (size_t i = m0; i < m1; i += tile_rows(m1 - i)) tiles++;
             // The first slice starts C (from zero or what it holds) and adds the bias once.
             const float *in = k0 > 0 ? c : addend;
             size_t ld_in = k0 > 0 ? ldc : ld_addend;
